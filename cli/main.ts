@@ -1,0 +1,52 @@
+/** kubedos — the offline tools (DESIGN.md §4). Human output on stdout, diagnostics on stderr. */
+import { parseArgs } from "node:util";
+import { UsageError } from "./io";
+import { validateCommand } from "./commands/validate";
+
+const USAGE = `usage: kubedos <command> [options]
+
+commands:
+  validate FILE [--json] [--strict]                 Stage 0: check a ClusterSpec (exit 0 valid, 1 invalid, 2 unreadable)
+  plan (--stack NAME | --spec FILE) [--json]        run the program under the in-process mock engine and print the graph
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "validate": {
+        const a = parse(rest, { json: { type: "boolean" }, strict: { type: "boolean" } });
+        return await validateCommand({ positionals: a.positionals, json: !!a.values.json, strict: !!a.values.strict });
+      }
+      case "plan": {
+        const a = parse(rest, { json: { type: "boolean" }, stack: { type: "string" }, spec: { type: "string" } });
+        const { planCommand } = await import("./commands/plan");
+        return await planCommand({ stack: a.values.stack as string | undefined, spec: a.values.spec as string | undefined, json: !!a.values.json });
+      }
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${command}\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`kubedos: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+function parse(args: string[], options: Options): { positionals: string[]; values: Record<string, string | boolean | undefined> } {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true }) as { positionals: string[]; values: Record<string, string | boolean | undefined> };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

@@ -1,0 +1,32 @@
+/** Security posture rules (seed 001 §7). */
+import { error, warning, type ConstraintRule, type Finding } from "./types";
+
+export const sshKeyOnly: ConstraintRule = {
+  id: "ssh-key-only",
+  description: "Checks whether SSH password authentication is disabled.",
+  needs: ["security"],
+  check(spec) {
+    if (spec.spec.security.ssh.passwordAuth) {
+      return [error("ssh-key-only", ["spec", "security", "ssh", "passwordAuth"], "passwordAuth must be false: the baseline is key-only SSH (§7.4); set passwordAuth: false and list keys under authorizedKeys")];
+    }
+    return [];
+  },
+};
+
+export const trustBootstrap: ConstraintRule = {
+  id: "trust-bootstrap",
+  description: "Checks whether the trust bootstrap model pins a real CA fingerprint.",
+  needs: ["security"],
+  check(spec) {
+    const b = spec.spec.security.bootstrap;
+    const path = ["spec", "security", "bootstrap"];
+    const out: Finding[] = [];
+    if (b.model === "to-fu") out.push(warning("trust-bootstrap", [...path, "model"], "to-fu trusts the first key it sees; use offline-ca or pinned-ca"));
+    if (b.caFingerprint === undefined) {
+      if (b.model === "pinned-ca") out.push(error("trust-bootstrap", path, "model pinned-ca needs caFingerprint: sha256:<64 hex>"));
+    } else if (!/^sha256:[0-9a-f]{64}$/i.test(b.caFingerprint)) {
+      out.push(warning("trust-bootstrap", [...path, "caFingerprint"], `caFingerprint ${b.caFingerprint} is not sha256:<64 hex>; it looks like a placeholder and cannot pin a CA — set the real fingerprint before a production run`));
+    }
+    return out;
+  },
+};
