@@ -1,1 +1,147 @@
-export async function planCommand(_a: { stack?: string; spec?: string; json: boolean }): Promise<number> { return 2; }
+/**
+ * `kubedos plan (--stack NAME | --spec FILE) [--json]` — runs the real program under the
+ * in-process mock engine and prints the resource graph by stage, the critical path and the
+ * exports. Exit 0 · 1 invalid spec or program failure · 2 usage.
+ */
+import * as path from "node:path";
+import { runStack, isSecretMarker, type RecordedResource, type StackRun } from "../engine/harness";
+import { criticalPath, shortUrn, stageOf } from "../engine/graph";
+import { displayPath, readText, stackSpecPath, UsageError } from "../io";
+import { exitCodeOf, validateFile, validationReport } from "./validate";
+
+export interface PlanArgs {
+  stack?: string;
+  spec?: string;
+  json: boolean;
+}
+
+export interface PlanResult {
+  run: StackRun;
+  specFile: string;
+  criticalPath: string[];
+}
+
+/** Run the program for a stack or a spec file; the shared entry of `plan` and the tests. */
+export async function planStack(args: { stack?: string; spec?: string }): Promise<PlanResult> {
+  if ((args.stack === undefined) === (args.spec === undefined)) throw new UsageError("plan needs exactly one of --stack NAME or --spec FILE");
+  const specFile = args.spec !== undefined ? path.resolve(args.spec) : stackSpecPath(args.stack!);
+  readText(specFile); // a missing file is a usage error (exit 2), not a program failure
+  const stack = args.stack ?? path.basename(specFile).replace(/\.ya?ml$/, "");
+  // The program resolves a relative path against the working directory, as under `pulumi`;
+  // passing the display path keeps its messages identical to `kubedos validate`.
+  const run = await runStack({ stack, config: { "kubedos:clusterSpec": displayPath(specFile) } });
+  return { run, specFile, criticalPath: run.error ? [] : criticalPath(run.resources) };
+}
+
+export async function planCommand(args: PlanArgs): Promise<number> {
+  // Stage 0 first, with the same output as `validate`: an invalid spec never reaches the engine.
+  const specFile = args.spec !== undefined ? args.spec : args.stack !== undefined ? stackSpecPath(args.stack) : undefined;
+  if (specFile !== undefined) {
+    const v = validateFile(specFile);
+    if (!v.valid || v.syntaxErrors.length > 0) {
+      if (args.json) process.stdout.write(JSON.stringify({ stack: args.stack ?? null, spec: displayPath(specFile), valid: false, errors: v.errors, syntaxErrors: v.syntaxErrors }, null, 2) + "\n");
+      else process.stderr.write(validationReport(v).join("\n") + "\n");
+      return exitCodeOf(v);
+    }
+  }
+  const res = await planStack(args);
+  if (args.json) {
+    process.stdout.write(JSON.stringify(planJson(res, args.stack), null, 2) + "\n");
+  } else if (!res.run.error) {
+    process.stdout.write(planReport(res).join("\n") + "\n");
+  }
+  if (res.run.error) {
+    process.stderr.write(`kubedos plan: the program failed:\n${res.run.error.message}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Secrets never leave the process: every secret value becomes "[secret]". */
+export function redact(v: unknown): unknown {
+  if (isSecretMarker(v)) return "[secret]";
+  if (Array.isArray(v)) return v.map(redact);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x)]));
+  return v;
+}
+
+export function planJson(res: PlanResult, stack?: string): object {
+  const byUrn = new Map(res.run.resources.map((r) => [r.urn, r]));
+  return {
+    stack: stack ?? res.run.stack,
+    spec: displayPath(res.specFile),
+    valid: true,
+    resources: res.run.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      custom: r.custom,
+      parent: r.parent ?? null,
+      stage: stageOf(r, byUrn)?.index ?? null,
+      dependencies: r.dependencies,
+      protect: r.protect,
+      retainOnDelete: r.retainOnDelete,
+      deleteBeforeReplace: r.deleteBeforeReplace,
+      ignoreChanges: r.ignoreChanges,
+      replaceOnChanges: r.replaceOnChanges,
+      additionalSecretOutputs: r.additionalSecretOutputs,
+      provider: r.provider ?? null,
+      inputs: redact(r.inputs),
+    })),
+    criticalPath: res.criticalPath,
+    exports: redact(res.run.exports),
+    logs: res.run.logs,
+    error: res.run.error?.message ?? null,
+  };
+}
+
+export function planReport(res: PlanResult): string[] {
+  const { run } = res;
+  const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+  const lines: string[] = [];
+  const ex = run.exports as { clusterName?: string; specDigest?: string; nodes?: Array<Record<string, unknown>>; boundaries?: Record<string, boolean> };
+  lines.push(`kubedos plan  stack ${run.stack}  spec ${displayPath(res.specFile)}`);
+  lines.push(`cluster ${ex.clusterName}  ${ex.specDigest}`);
+  for (const l of run.logs.filter((x) => x.severity === "warn")) lines.push(`warning: ${l.message}`);
+  if (ex.boundaries) {
+    lines.push(`boundaries: ${Object.entries(ex.boundaries).map(([k, v]) => `${k}=${v}`).join("  ")}`);
+  }
+  if (ex.nodes) {
+    lines.push("", `nodes (${ex.nodes.length}):`);
+    for (const n of ex.nodes) {
+      const pl = n.placement as Record<string, unknown>;
+      const where = pl.host ?? pl.location ?? pl.sshAddress ?? "-";
+      const addrs = Object.entries(n.addresses as Record<string, string>).map(([p, a]) => `${p}=${a}`).join(" ");
+      const up = (n.uplink as { address?: string } | null)?.address;
+      lines.push(`  ${pad(String(n.name), 14)} ${pad(String(n.role), 14)} ${pad(String(n.failureDomain), 10)} on ${pad(String(where), 10)} ${n.vmid !== null ? `vmid ${n.vmid}  ` : ""}${up ? `uplink ${up}  ` : ""}${addrs}`);
+    }
+  }
+  // Resources grouped by stage, in stage order; the stack and cluster components first.
+  const groups = new Map<string, RecordedResource[]>();
+  for (const r of run.resources) {
+    const s = stageOf(r, byUrn);
+    const key = s ? `Stage ${s.index} — ${s.title}` : "Stack";
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const keys = [...groups.keys()].sort((a, b) => (a === "Stack" ? -1 : b === "Stack" ? 1 : a.localeCompare(b, "en", { numeric: true })));
+  lines.push("", "resources by stage:");
+  for (const k of keys) {
+    const rs = groups.get(k)!;
+    lines.push(`  ${k}  (${rs.length} resource${rs.length === 1 ? "" : "s"}, ${rs.filter((r) => r.custom).length} custom)`);
+    for (const r of rs) {
+      const flags = [r.protect && "protect", r.retainOnDelete && "retainOnDelete", r.ignoreChanges.length && `ignoreChanges=${r.ignoreChanges.join(",")}`, r.additionalSecretOutputs.length && `secretOutputs=${r.additionalSecretOutputs.join(",")}`].filter(Boolean);
+      const deps = r.dependencies.length ? `  ← ${r.dependencies.map((d) => byUrn.get(d)?.name ?? d).join(", ")}` : "";
+      lines.push(`    ${pad(r.type, 34)} ${r.name}${flags.length ? `  [${flags.join(" ")}]` : ""}${deps}`);
+    }
+  }
+  const custom = run.resources.filter((r) => r.custom).length;
+  lines.push("", `total: ${run.resources.length} resources (${custom} custom, ${run.resources.length - custom} components), ${run.resources.filter((r) => r.protect).length} protected`);
+  lines.push(
+    res.criticalPath.length > 0
+      ? `longest dependency chain (${res.criticalPath.length}): ${res.criticalPath.map(shortUrn).join(" → ")}`
+      : "longest dependency chain (0): no resource depends on another yet",
+  );
+  return lines;
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));

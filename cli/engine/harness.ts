@@ -1,0 +1,242 @@
+/**
+ * Runs the real Pulumi program in-process under the mock engine and records the whole
+ * resource graph: type, name, parent, dependencies and resource options. `kubedos plan`
+ * and every whole-stack test use this (DESIGN.md §5).
+ *
+ * Why wrap the monitor: the mocks' `newResource` sees only type, name and inputs. The raw
+ * RegisterResourceRequest that reaches the monitor also carries parent, dependencies,
+ * protect, retainOnDelete, ignoreChanges, additionalSecretOutputs… — exactly what the
+ * policy pack and the plan need to see.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  parent?: string;
+  dependencies: string[];
+  propertyDependencies: Record<string, string[]>;
+  protect: boolean;
+  retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  additionalSecretOutputs: string[];
+  provider?: string;
+  /** Inputs as the program sent them (secrets unwrapped to their values: never print these). */
+  inputs: Record<string, unknown>;
+  /** Outputs registered by a component (`registerOutputs`). */
+  outputs?: Record<string, unknown>;
+}
+
+export interface StackRun {
+  project: string;
+  stack: string;
+  resources: RecordedResource[];
+  exports: Record<string, unknown>;
+  /** Set when the program failed (e.g. Stage 0 rejected the spec). */
+  error?: { message: string; isRunError: boolean };
+  /** Messages the program logged through pulumi.log (warnings, info). */
+  logs: Array<{ severity: string; message: string }>;
+}
+
+export interface RunOptions {
+  stack: string;
+  project?: string;
+  /** Full config keys, e.g. { "kubedos:clusterSpec": "/abs/path.yaml" }. */
+  config: Record<string, string>;
+  /** Config keys that are secrets. */
+  secretKeys?: string[];
+  /** Compiled program entry; defaults to dist/stacks/index.js. */
+  program?: string;
+}
+
+export const DEFAULT_PROGRAM = path.resolve(__dirname, "..", "..", "stacks", "index.js");
+
+/** Numeric-id providers: hcloud resources are referenced by number (DESIGN.md §5). */
+const NUMERIC_ID_PREFIXES = ["hcloud:"];
+
+let counter = 0;
+
+const mocks: pulumi.runtime.Mocks = {
+  newResource(args) {
+    counter++;
+    const numeric = NUMERIC_ID_PREFIXES.some((p) => args.type.startsWith(p));
+    return { id: numeric ? String(100000 + counter) : `${args.name}-id`, state: { ...args.inputs } };
+  },
+  call(args) {
+    return { ...args.inputs };
+  },
+};
+
+export async function runStack(opts: RunOptions): Promise<StackRun> {
+  const project = opts.project ?? "kubedos";
+  const program = opts.program ?? DEFAULT_PROGRAM;
+  const recorded = new Map<string, RecordedResource>();
+  const order: string[] = [];
+  const logs: StackRun["logs"] = [];
+
+  await pulumi.runtime.setMocks(mocks, project, opts.stack, false);
+  pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
+  wrapMonitor(recorded, order);
+  const restoreLog = captureLogs(logs);
+
+  // A fresh module graph per run: the program's module state must not leak between stacks.
+  evictProgramModules(program);
+  let programExports: Record<string, unknown> = {};
+  let error: StackRun["error"];
+  try {
+    const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const mod = require(program);
+      const entry = typeof mod === "function" ? mod : mod.default;
+      return typeof entry === "function" ? await entry() : entry;
+    });
+    programExports = (outputs ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    const isRunError = pulumi.RunError.isInstance(err as Error);
+    error = { message: isRunError ? (err as Error).message : String((err as Error)?.stack ?? err), isRunError };
+  } finally {
+    // Drain outstanding RPCs so no registration lands after we read the graph.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    restoreLog();
+  }
+  return { project, stack: opts.stack, resources: order.map((u) => recorded.get(u)!), exports: await resolveExports(programExports), error, logs };
+}
+
+type Callback = (err: Error | null, resp?: { getUrn(): string }) => void;
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getCustom(): boolean;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+  getProvider(): string;
+  getObject(): unknown;
+}
+
+function wrapMonitor(recorded: Map<string, RecordedResource>, order: string[]): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: Callback): void;
+    registerResourceOutputs(req: { getUrn(): string; getOutputs(): unknown }, cb: (err: Error | null, resp?: unknown) => void): void;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    register(req, (err, resp) => {
+      if (!err && resp) {
+        const urn = resp.getUrn();
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((v, k) => (propertyDependencies[k] = v.getUrnsList()));
+        recorded.set(urn, {
+          urn,
+          type: req.getType(),
+          name: req.getName(),
+          custom: req.getCustom(),
+          parent: req.getParent() || undefined,
+          dependencies: [...new Set(req.getDependenciesList())],
+          propertyDependencies,
+          protect: !!req.getProtect(),
+          retainOnDelete: !!req.getRetainondelete(),
+          deleteBeforeReplace: !!req.getDeletebeforereplace(),
+          ignoreChanges: req.getIgnorechangesList(),
+          replaceOnChanges: req.getReplaceonchangesList(),
+          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          provider: req.getProvider() || undefined,
+          inputs: deserialize(req.getObject()),
+        });
+        order.push(urn);
+      }
+      cb(err, resp);
+    });
+  };
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req, cb) => {
+    const r = recorded.get(req.getUrn());
+    if (r) r.outputs = deserialize(req.getOutputs());
+    registerOutputs(req, cb);
+  };
+}
+
+function deserialize(struct: unknown): Record<string, unknown> {
+  if (!struct) return {};
+  const raw = (struct as { toJavaScript(): Record<string, unknown> }).toJavaScript();
+  return unwrapSecrets(raw) as Record<string, unknown>;
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Replace the wire form of secrets with a marker object, so nothing downstream prints them by accident. */
+function unwrapSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (o[SIG_KEY] === SECRET_SIG) return { [SECRET_MARKER]: true, value: unwrapSecrets(o.value) };
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
+  }
+  return v;
+}
+
+/** Key of the marker object that stands for a Pulumi secret in recorded inputs. */
+export const SECRET_MARKER = "__kubedosSecret";
+
+export function isSecretMarker(v: unknown): v is { value: unknown } {
+  return !!v && typeof v === "object" && (v as Record<string, unknown>)[SECRET_MARKER] === true;
+}
+
+async function resolveExports(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(exports)) out[k] = await resolveValue(v);
+  return out;
+}
+
+async function resolveValue(v: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(v)) {
+    const o = v as pulumi.Output<unknown>;
+    const [value, secret] = await Promise.all([new Promise((res) => o.apply((x) => res(x))), pulumi.isSecret(o)]);
+    const inner = await resolveValue(value);
+    return secret ? { [SECRET_MARKER]: true, value: inner } : inner;
+  }
+  if (v instanceof Promise) return resolveValue(await v);
+  if (Array.isArray(v)) return Promise.all(v.map(resolveValue));
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = await resolveValue(x);
+    return out;
+  }
+  return v;
+}
+
+function captureLogs(logs: StackRun["logs"]): () => void {
+  const log = pulumi.log as unknown as Record<string, (msg: string, ...rest: unknown[]) => Promise<void>>;
+  const saved: Record<string, (msg: string, ...rest: unknown[]) => Promise<void>> = {};
+  for (const severity of ["debug", "info", "warn", "error"]) {
+    saved[severity] = log[severity];
+    log[severity] = async (message: string) => {
+      logs.push({ severity, message });
+    };
+  }
+  return () => Object.assign(log, saved);
+}
+
+/**
+ * Drop the program's compiled modules (stacks/ and components/) from the require cache so each
+ * run starts from fresh module state; the harness, the tests and node_modules stay loaded.
+ */
+function evictProgramModules(program: string): void {
+  const root = path.resolve(path.dirname(program), "..");
+  const owned = [path.join(root, "stacks") + path.sep, path.join(root, "components") + path.sep];
+  for (const key of Object.keys(require.cache)) {
+    if (owned.some((dir) => key.startsWith(dir))) delete require.cache[key];
+  }
+}
