@@ -16,7 +16,8 @@ export function readText(file: string): string {
     return readFileSync(file, "utf8");
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === "ENOENT" ? "no such file" : e.code === "EISDIR" ? "is a directory" : e.code === "EACCES" ? "permission denied" : e.message;
+    const why =
+      e.code === "ENOENT" ? "no such file" : e.code === "EISDIR" ? "is a directory" : e.code === "EACCES" ? "permission denied" : e.message;
     throw new UsageError(`${file}: cannot read the spec (${why})`);
   }
 }
@@ -32,7 +33,9 @@ export function stackSpecPath(stack: string): string {
   try {
     text = readFileSync(cfgFile, "utf8");
   } catch {
-    throw new UsageError(`--stack ${stack}: ${path.relative(process.cwd(), cfgFile) || cfgFile} does not exist (stacks: ${listStacks().join(", ")})`);
+    throw new UsageError(
+      `--stack ${stack}: ${path.relative(process.cwd(), cfgFile) || cfgFile} does not exist (stacks: ${listStacks().join(", ")})`,
+    );
   }
   const m = /^\s+kubedos:clusterSpec:\s*["']?([^"'\s#]+)["']?/m.exec(text);
   if (!m) throw new UsageError(`${cfgFile}: has no kubedos:clusterSpec entry naming the stack's ClusterSpec`);

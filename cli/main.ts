@@ -21,7 +21,11 @@ export async function main(argv: string[]): Promise<number> {
       case "plan": {
         const a = parse(rest, { json: { type: "boolean" }, stack: { type: "string" }, spec: { type: "string" } });
         const { planCommand } = await import("./commands/plan");
-        return await planCommand({ stack: a.values.stack as string | undefined, spec: a.values.spec as string | undefined, json: !!a.values.json });
+        return await planCommand({
+          stack: a.values.stack as string | undefined,
+          spec: a.values.spec as string | undefined,
+          json: !!a.values.json,
+        });
       }
       case undefined:
       case "help":
@@ -45,7 +49,10 @@ type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 
 function parse(args: string[], options: Options): { positionals: string[]; values: Record<string, string | boolean | undefined> } {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true }) as { positionals: string[]; values: Record<string, string | boolean | undefined> };
+    return parseArgs({ args, options, allowPositionals: true, strict: true }) as {
+      positionals: string[];
+      values: Record<string, string | boolean | undefined>;
+    };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -26,7 +26,10 @@ export class Cluster extends pulumi.ComponentResource {
     }
     if (args.plan.boundaries.allowDestroy) {
       // Loud on purpose: with allowDestroy a spec change may replace machines.
-      pulumi.log.warn(`substrate.allowDestroy is TRUE for ${name}: substrate resources are NOT protected and a change may destroy or replace VMs, servers and disks`, this);
+      pulumi.log.warn(
+        `substrate.allowDestroy is TRUE for ${name}: substrate resources are NOT protected and a change may destroy or replace VMs, servers and disks`,
+        this,
+      );
     }
     this.registerOutputs({ name, specDigest: args.plan.specDigest, nodes: args.plan.nodes.length });
   }

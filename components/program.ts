@@ -31,15 +31,26 @@ function stage0(specPath: string, shownAs: string): Plan {
   try {
     text = readFileSync(specPath, "utf8");
   } catch (err) {
-    throw new pulumi.RunError(`kubedos:clusterSpec ${shownAs}: cannot read the spec (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new pulumi.RunError(
+      `kubedos:clusterSpec ${shownAs}: cannot read the spec (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const r = validateSpecText(text, shownAs);
   if (r.syntaxErrors.length > 0) {
-    throw new pulumi.RunError(["Stage 0 (spec validation) failed: not valid YAML", ...r.syntaxErrors.map((s) => `${shownAs}:${s.line}:${s.column}  (yaml)  [yaml-syntax]  ${s.message}`)].join("\n"));
+    throw new pulumi.RunError(
+      [
+        "Stage 0 (spec validation) failed: not valid YAML",
+        ...r.syntaxErrors.map((s) => `${shownAs}:${s.line}:${s.column}  (yaml)  [yaml-syntax]  ${s.message}`),
+      ].join("\n"),
+    );
   }
   for (const w of r.warnings) pulumi.log.warn(formatDiagnostic(shownAs, w));
   if (!r.valid || !r.spec) {
-    throw new pulumi.RunError([`Stage 0 (spec validation) failed with ${r.errors.length} error(s):`, ...r.errors.map((e) => formatDiagnostic(shownAs, e))].join("\n"));
+    throw new pulumi.RunError(
+      [`Stage 0 (spec validation) failed with ${r.errors.length} error(s):`, ...r.errors.map((e) => formatDiagnostic(shownAs, e))].join(
+        "\n",
+      ),
+    );
   }
   return buildPlan(r.spec);
 }
@@ -64,6 +75,14 @@ export function planExports(plan: Plan, _cluster: Cluster): Record<string, unkno
       uplink: n.uplink ?? null,
       addresses: n.addresses,
     })),
-    stages: plan.stages.map((s) => ({ index: s.index, key: s.key, title: s.title, enabled: s.enabled, destructive: s.destructive, optIn: s.optIn, optedIn: s.optedIn })),
+    stages: plan.stages.map((s) => ({
+      index: s.index,
+      key: s.key,
+      title: s.title,
+      enabled: s.enabled,
+      destructive: s.destructive,
+      optIn: s.optIn,
+      optedIn: s.optedIn,
+    })),
   };
 }

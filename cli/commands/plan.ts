@@ -23,7 +23,8 @@ export interface PlanResult {
 
 /** Run the program for a stack or a spec file; the shared entry of `plan` and the tests. */
 export async function planStack(args: { stack?: string; spec?: string }): Promise<PlanResult> {
-  if ((args.stack === undefined) === (args.spec === undefined)) throw new UsageError("plan needs exactly one of --stack NAME or --spec FILE");
+  if ((args.stack === undefined) === (args.spec === undefined))
+    throw new UsageError("plan needs exactly one of --stack NAME or --spec FILE");
   const specFile = args.spec !== undefined ? path.resolve(args.spec) : stackSpecPath(args.stack!);
   readText(specFile); // a missing file is a usage error (exit 2), not a program failure
   const stack = args.stack ?? path.basename(specFile).replace(/\.ya?ml$/, "");
@@ -39,7 +40,14 @@ export async function planCommand(args: PlanArgs): Promise<number> {
   if (specFile !== undefined) {
     const v = validateFile(specFile);
     if (!v.valid || v.syntaxErrors.length > 0) {
-      if (args.json) process.stdout.write(JSON.stringify({ stack: args.stack ?? null, spec: displayPath(specFile), valid: false, errors: v.errors, syntaxErrors: v.syntaxErrors }, null, 2) + "\n");
+      if (args.json)
+        process.stdout.write(
+          JSON.stringify(
+            { stack: args.stack ?? null, spec: displayPath(specFile), valid: false, errors: v.errors, syntaxErrors: v.syntaxErrors },
+            null,
+            2,
+          ) + "\n",
+        );
       else process.stderr.write(validationReport(v).join("\n") + "\n");
       return exitCodeOf(v);
     }
@@ -99,21 +107,34 @@ export function planReport(res: PlanResult): string[] {
   const { run } = res;
   const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
   const lines: string[] = [];
-  const ex = run.exports as { clusterName?: string; specDigest?: string; nodes?: Array<Record<string, unknown>>; boundaries?: Record<string, boolean> };
+  const ex = run.exports as {
+    clusterName?: string;
+    specDigest?: string;
+    nodes?: Array<Record<string, unknown>>;
+    boundaries?: Record<string, boolean>;
+  };
   lines.push(`kubedos plan  stack ${run.stack}  spec ${displayPath(res.specFile)}`);
   lines.push(`cluster ${ex.clusterName}  ${ex.specDigest}`);
   for (const l of run.logs.filter((x) => x.severity === "warn")) lines.push(`warning: ${l.message}`);
   if (ex.boundaries) {
-    lines.push(`boundaries: ${Object.entries(ex.boundaries).map(([k, v]) => `${k}=${v}`).join("  ")}`);
+    lines.push(
+      `boundaries: ${Object.entries(ex.boundaries)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("  ")}`,
+    );
   }
   if (ex.nodes) {
     lines.push("", `nodes (${ex.nodes.length}):`);
     for (const n of ex.nodes) {
       const pl = n.placement as Record<string, unknown>;
       const where = pl.host ?? pl.location ?? pl.sshAddress ?? "-";
-      const addrs = Object.entries(n.addresses as Record<string, string>).map(([p, a]) => `${p}=${a}`).join(" ");
+      const addrs = Object.entries(n.addresses as Record<string, string>)
+        .map(([p, a]) => `${p}=${a}`)
+        .join(" ");
       const up = (n.uplink as { address?: string } | null)?.address;
-      lines.push(`  ${pad(String(n.name), 14)} ${pad(String(n.role), 14)} ${pad(String(n.failureDomain), 10)} on ${pad(String(where), 10)} ${n.vmid !== null ? `vmid ${n.vmid}  ` : ""}${up ? `uplink ${up}  ` : ""}${addrs}`);
+      lines.push(
+        `  ${pad(String(n.name), 14)} ${pad(String(n.role), 14)} ${pad(String(n.failureDomain), 10)} on ${pad(String(where), 10)} ${n.vmid !== null ? `vmid ${n.vmid}  ` : ""}${up ? `uplink ${up}  ` : ""}${addrs}`,
+      );
     }
   }
   // Resources grouped by stage, in stage order; the stack and cluster components first.
@@ -129,13 +150,21 @@ export function planReport(res: PlanResult): string[] {
     const rs = groups.get(k)!;
     lines.push(`  ${k}  (${rs.length} resource${rs.length === 1 ? "" : "s"}, ${rs.filter((r) => r.custom).length} custom)`);
     for (const r of rs) {
-      const flags = [r.protect && "protect", r.retainOnDelete && "retainOnDelete", r.ignoreChanges.length && `ignoreChanges=${r.ignoreChanges.join(",")}`, r.additionalSecretOutputs.length && `secretOutputs=${r.additionalSecretOutputs.join(",")}`].filter(Boolean);
+      const flags = [
+        r.protect && "protect",
+        r.retainOnDelete && "retainOnDelete",
+        r.ignoreChanges.length && `ignoreChanges=${r.ignoreChanges.join(",")}`,
+        r.additionalSecretOutputs.length && `secretOutputs=${r.additionalSecretOutputs.join(",")}`,
+      ].filter(Boolean);
       const deps = r.dependencies.length ? `  ← ${r.dependencies.map((d) => byUrn.get(d)?.name ?? d).join(", ")}` : "";
       lines.push(`    ${pad(r.type, 34)} ${r.name}${flags.length ? `  [${flags.join(" ")}]` : ""}${deps}`);
     }
   }
   const custom = run.resources.filter((r) => r.custom).length;
-  lines.push("", `total: ${run.resources.length} resources (${custom} custom, ${run.resources.length - custom} components), ${run.resources.filter((r) => r.protect).length} protected`);
+  lines.push(
+    "",
+    `total: ${run.resources.length} resources (${custom} custom, ${run.resources.length - custom} components), ${run.resources.filter((r) => r.protect).length} protected`,
+  );
   lines.push(
     res.criticalPath.length > 0
       ? `longest dependency chain (${res.criticalPath.length}): ${res.criticalPath.map(shortUrn).join(" → ")}`

@@ -12,7 +12,13 @@ export function exitCodeOf(r: ValidationResult): number {
 }
 
 export function validationJson(r: ValidationResult): object {
-  const d = (x: ValidationResult["errors"][number]) => ({ rule: x.rule, path: formatPath(x.path), line: x.line, column: x.column, message: x.message });
+  const d = (x: ValidationResult["errors"][number]) => ({
+    rule: x.rule,
+    path: formatPath(x.path),
+    line: x.line,
+    column: x.column,
+    message: x.message,
+  });
   return {
     file: r.file,
     valid: r.valid,
@@ -33,6 +39,8 @@ export function validationReport(r: ValidationResult): string[] {
     for (const w of r.warnings) lines.push(formatDiagnostic(r.file, w));
   }
   if (r.syntaxErrors.length > 0) lines.push(`${r.file}: not valid YAML (${r.syntaxErrors.length} syntax error(s))`);
+  else if (!r.valid && r.errors.length === 0)
+    lines.push(`${r.file}: invalid under --strict (${r.warnings.length} warning(s) count as errors)`);
   else lines.push(`${r.file}: ${r.valid ? "valid" : "invalid"} (${r.errors.length} error(s), ${r.warnings.length} warning(s))`);
   return lines;
 }

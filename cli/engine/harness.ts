@@ -90,7 +90,6 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
   let error: StackRun["error"];
   try {
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       const mod = require(program);
       const entry = typeof mod === "function" ? mod : mod.default;
       return typeof entry === "function" ? await entry() : entry;
@@ -104,7 +103,14 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
     await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     restoreLog();
   }
-  return { project, stack: opts.stack, resources: order.map((u) => recorded.get(u)!), exports: await resolveExports(programExports), error, logs };
+  return {
+    project,
+    stack: opts.stack,
+    resources: order.map((u) => recorded.get(u)!),
+    exports: await resolveExports(programExports),
+    error,
+    logs,
+  };
 }
 
 type Callback = (err: Error | null, resp?: { getUrn(): string }) => void;

@@ -84,7 +84,8 @@ export function ordinalSpace(spec: ClusterSpec): OrdinalSpace {
   const s = spec.spec.substrate;
   if (s.type === "proxmox") {
     const cap = s.proxmox.vmidRange.end - s.proxmox.vmidRange.start + 1;
-    if (cap < best.size) best = { size: cap, limitedBy: `vmidRange ${s.proxmox.vmidRange.start}-${s.proxmox.vmidRange.end} (${cap} vmids)` };
+    if (cap < best.size)
+      best = { size: cap, limitedBy: `vmidRange ${s.proxmox.vmidRange.start}-${s.proxmox.vmidRange.end} (${cap} vmids)` };
   }
   return best;
 }
@@ -92,7 +93,9 @@ export function ordinalSpace(spec: ClusterSpec): OrdinalSpace {
 /** The ordinal a node name derives to in a space of `size` (pure function of the name). */
 export function deriveOrdinal(name: string, size: number): number {
   if (size <= 0) return 0;
-  const h = createHash("sha256").update(ORDINAL_DOMAIN + name).digest();
+  const h = createHash("sha256")
+    .update(ORDINAL_DOMAIN + name)
+    .digest();
   // 48 bits keep the modulo bias negligible for any realistic space.
   return h.readUIntBE(0, 6) % size;
 }

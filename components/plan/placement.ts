@@ -29,7 +29,9 @@ export function placeNodes(spec: ClusterSpec, ordinals: ReadonlyMap<string, numb
   switch (s.type) {
     case "proxmox": {
       const hosts = s.proxmox.hosts ?? [];
-      const load = new Map<string, { total: number; byRole: Map<string, number> }>(hosts.map((h) => [h.name, { total: 0, byRole: new Map() }]));
+      const load = new Map<string, { total: number; byRole: Map<string, number> }>(
+        hosts.map((h) => [h.name, { total: 0, byRole: new Map() }]),
+      );
       const order = [...inv].sort(
         (a, b) => roleRank(a) - roleRank(b) || (ordinals.get(a.name) ?? 0) - (ordinals.get(b.name) ?? 0) || a.name.localeCompare(b.name),
       );

@@ -56,7 +56,10 @@ export interface Plan {
 /** Build the Plan from a spec that passed `validateSpecText` (behaviour on invalid specs is undefined). */
 export function buildPlan(spec: ClusterSpec): Plan {
   const s = spec.spec;
-  const boundaries = Object.fromEntries(DESTRUCTIVE_FLAGS.map((f) => [f.flag, readFlag(spec, f.flag) === true])) as Record<DestructiveFlag, boolean>;
+  const boundaries = Object.fromEntries(DESTRUCTIVE_FLAGS.map((f) => [f.flag, readFlag(spec, f.flag) === true])) as Record<
+    DestructiveFlag,
+    boolean
+  >;
   const assignments = assignOrdinals(spec);
   const ordinals = new Map(assignments.map((a) => [a.name, a.ordinal]));
   const placement = placeNodes(spec, ordinals);
@@ -72,7 +75,9 @@ export function buildPlan(spec: ClusterSpec): Plan {
         cidr: c.text,
         purpose: p.purpose,
         reserved: {
-          ...(name === kubePlane && s.substrate.type !== "hetzner" ? { controlPlaneVip: reservedAddress(c, RESERVED.controlPlaneVip) } : {}),
+          ...(name === kubePlane && s.substrate.type !== "hetzner"
+            ? { controlPlaneVip: reservedAddress(c, RESERVED.controlPlaneVip) }
+            : {}),
           ...(name === controlPlane ? { operatorPeer: reservedAddress(c, RESERVED.operatorPeer) } : {}),
         },
       };
@@ -112,7 +117,10 @@ export function buildPlan(spec: ClusterSpec): Plan {
     boundaries,
     ordinalSpace: ordinalSpace(spec),
     planes,
-    policy: { defaultInterPlane: s.networking.policy.defaultInterPlane ?? "deny", allow: (s.networking.policy.allow ?? []).map((r) => ({ ...r, ports: [...r.ports] })) },
+    policy: {
+      defaultInterPlane: s.networking.policy.defaultInterPlane ?? "deny",
+      allow: (s.networking.policy.allow ?? []).map((r) => ({ ...r, ports: [...r.ports] })),
+    },
     ...(s.kubernetes.enabled
       ? {
           controlPlaneEndpoint:

@@ -15,14 +15,10 @@
 import { z } from "zod";
 
 /** A DNS-1123 label: lower-case alphanumerics and '-', 1–63 chars, used in hostnames. */
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (a-z, 0-9, '-', 1–63 chars)");
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (a-z, 0-9, '-', 1–63 chars)");
 
 /** A Linux interface-safe plane name (≤ 15 chars, becomes the WireGuard interface name). */
-const planeName = z
-  .string()
-  .regex(/^[a-z][a-z0-9]{0,14}$/, "must be a lower-case interface name of at most 15 chars (e.g. wg1)");
+const planeName = z.string().regex(/^[a-z][a-z0-9]{0,14}$/, "must be a lower-case interface name of at most 15 chars (e.g. wg1)");
 
 const cidr4 = z.cidrv4({ error: "must be an IPv4 CIDR such as 10.101.0.0/24" });
 const ipv4 = z.ipv4({ error: "must be an IPv4 address such as 10.0.0.5" });
@@ -73,7 +69,10 @@ export const BridgeSchema = z.strictObject({
 export const StoragePoolSchema = z.strictObject({
   /** Proxmox storage id, e.g. `fast-zfs`. Disks name it in `pool`. */
   name: z.string().min(1),
-  /** Storage backend type of the pool. */
+  /**
+   * Storage backend type of the pool, as Proxmox names it: `zfspool` is local ZFS, `zfs` is ZFS over
+   * iSCSI (the seed example uses `zfs` for a local pool; both count as ZFS for `storage.zfs.pools`).
+   */
   type: z.enum(["zfs", "zfspool", "lvm", "lvmthin", "dir", "rbd", "cephfs", "nfs"]),
 });
 
@@ -157,7 +156,12 @@ export const BareMetalHostSchema = z.strictObject({
   /** SSH port (default 22). */
   port: z.int().min(1).max(65535).optional(),
   /** The host's SSH public host key (`ssh-ed25519 AAAA…`); every connection pins it. */
-  hostKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/=]+$/, "must be an SSH public host key such as 'ssh-ed25519 AAAA…'"),
+  hostKey: z
+    .string()
+    .regex(
+      /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/=]+$/,
+      "must be an SSH public host key such as 'ssh-ed25519 AAAA…'",
+    ),
 });
 
 export const BareMetalSchema = z.strictObject({
@@ -314,7 +318,10 @@ export const SecuritySchema = z.strictObject({
     /** `offline-ca` (root offline, per-cluster intermediate), `pinned-ca` or `to-fu` (discouraged, warns). */
     model: z.enum(["offline-ca", "pinned-ca", "to-fu"]),
     /** `sha256:<64 hex>` fingerprint of the CA every join pins. */
-    caFingerprint: z.string().regex(/^sha256:\S+$/, "must look like sha256:<hex>").optional(),
+    caFingerprint: z
+      .string()
+      .regex(/^sha256:\S+$/, "must look like sha256:<hex>")
+      .optional(),
   }),
   /** Gated enrollment (§7.3). */
   enrollment: z.strictObject({
@@ -330,7 +337,11 @@ export const SecuritySchema = z.strictObject({
     /** Password authentication; must be false (key-only). */
     passwordAuth: z.boolean(),
     /** Extension. Public keys authorised for the allowed users. */
-    authorizedKeys: z.array(z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com|ssh-rsa) \S+/, "must be an OpenSSH public key")).optional(),
+    authorizedKeys: z
+      .array(
+        z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com|ssh-rsa) \S+/, "must be an OpenSSH public key"),
+      )
+      .optional(),
   }),
   /** Rotation periods (§18.3). */
   rotation: z.strictObject({
@@ -377,19 +388,21 @@ export const StorageSchema = z.strictObject({
     /** Storage pools (by name) that are ZFS. */
     pools: z.array(z.string().min(1)),
     /** Snapshot retention per dataset class, e.g. `system: { hourly: 24, daily: 7, weekly: 4 }`. */
-    snapshotPolicy: z.record(
-      z.string(),
-      z.strictObject({
-        /** Hourly snapshots kept. */
-        hourly: z.int().min(0).optional(),
-        /** Daily snapshots kept. */
-        daily: z.int().min(0).optional(),
-        /** Weekly snapshots kept. */
-        weekly: z.int().min(0).optional(),
-        /** Monthly snapshots kept. */
-        monthly: z.int().min(0).optional(),
-      }),
-    ).optional(),
+    snapshotPolicy: z
+      .record(
+        z.string(),
+        z.strictObject({
+          /** Hourly snapshots kept. */
+          hourly: z.int().min(0).optional(),
+          /** Daily snapshots kept. */
+          daily: z.int().min(0).optional(),
+          /** Weekly snapshots kept. */
+          weekly: z.int().min(0).optional(),
+          /** Monthly snapshots kept. */
+          monthly: z.int().min(0).optional(),
+        }),
+      )
+      .optional(),
   }),
   /** Ceph (§11.2), off unless enabled. */
   ceph: CephSchema,

@@ -30,7 +30,16 @@ export interface ValidateOptions {
   strict?: boolean;
 }
 
-const SECTIONS: readonly Section[] = ["substrate", "nodes", "networking", "security", "storage", "orchestration", "kubernetes", "acceptance"];
+const SECTIONS: readonly Section[] = [
+  "substrate",
+  "nodes",
+  "networking",
+  "security",
+  "storage",
+  "orchestration",
+  "kubernetes",
+  "acceptance",
+];
 
 export function validateSpecText(text: string, file: string, opts: ValidateOptions = {}): ValidationResult {
   const src = SpecSource.parse(text, file);
@@ -84,7 +93,14 @@ function schemaFinding(issue: z.core.$ZodIssue): Array<Finding & { key?: string 
   const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
   const flag = flagPaths.get(path.join("."));
   if (flag) {
-    return [{ rule: "destructive-flags-explicit", severity: "error", path, message: `${flag.flag} must be true or false (got ${show(issue.input)}); it governs ${flag.governs} — write \`${flag.flag}: false\` or \`${flag.flag}: true\`` }];
+    return [
+      {
+        rule: "destructive-flags-explicit",
+        severity: "error",
+        path,
+        message: `${flag.flag} must be true or false (got ${show(issue.input)}); it governs ${flag.governs} — write \`${flag.flag}: false\` or \`${flag.flag}: true\``,
+      },
+    ];
   }
   const field = path.length > 0 ? String(path[path.length - 1]) : "document";
   const mk = (message: string, key?: string) => ({ rule: "schema", severity: "error" as const, path, message, key });
@@ -93,7 +109,10 @@ function schemaFinding(issue: z.core.$ZodIssue): Array<Finding & { key?: string 
       return issue.keys.map((k) => {
         const allowed = allowedKeys(path);
         const hint = suggest(k, allowed);
-        return mk(`unknown field ${k}${hint ? ` — did you mean ${hint}?` : ""}${allowed.length ? ` (allowed here: ${allowed.join(", ")})` : ""}`, k);
+        return mk(
+          `unknown field ${k}${hint ? ` — did you mean ${hint}?` : ""}${allowed.length ? ` (allowed here: ${allowed.join(", ")})` : ""}`,
+          k,
+        );
       });
     case "invalid_type":
       if (issue.input === undefined) return [mk(`${field} is required (${issue.expected}); add it`)];
@@ -102,7 +121,11 @@ function schemaFinding(issue: z.core.$ZodIssue): Array<Finding & { key?: string 
       return [mk(`${field} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")} (got ${show(issue.input)})`)];
     case "invalid_union":
       if ("discriminator" in issue && "options" in issue) {
-        return [mk(`${field} must be one of ${((issue as { options: unknown[] }).options).map((v) => JSON.stringify(v)).join(", ")} (got ${show(issue.input && (issue.input as Record<string, unknown>)[field])})`)];
+        return [
+          mk(
+            `${field} must be one of ${(issue as { options: unknown[] }).options.map((v) => JSON.stringify(v)).join(", ")} (got ${show(issue.input && (issue.input as Record<string, unknown>)[field])})`,
+          ),
+        ];
       }
       return [mk(`${field} does not match any allowed form`)];
     case "too_small":
@@ -110,18 +133,31 @@ function schemaFinding(issue: z.core.$ZodIssue): Array<Finding & { key?: string 
       const bound = issue.code === "too_small" ? "at least" : "at most";
       const limit = String(issue.code === "too_small" ? issue.minimum : issue.maximum);
       const what = issue.origin === "array" ? `${limit} item(s)` : issue.origin === "string" ? `${limit} character(s)` : limit;
-      return [mk(`${field} must be ${bound} ${what} (got ${issue.origin === "array" ? `${(issue.input as unknown[])?.length ?? 0} item(s)` : show(issue.input)})`)];
+      return [
+        mk(
+          `${field} must be ${bound} ${what} (got ${issue.origin === "array" ? `${(issue.input as unknown[])?.length ?? 0} item(s)` : show(issue.input)})`,
+        ),
+      ];
     }
     case "invalid_format":
     case "custom":
-      return [mk(`${field} ${issue.message.startsWith("must") ? issue.message : `is invalid: ${issue.message}`} (got ${show(issue.input)})`)];
+      return [
+        mk(`${field} ${issue.message.startsWith("must") ? issue.message : `is invalid: ${issue.message}`} (got ${show(issue.input)})`),
+      ];
     default:
       return [mk(`${field}: ${issue.message}`)];
   }
 }
 
 function article(t: string): string {
-  const names: Record<string, string> = { number: "a number", string: "a string", boolean: "true or false", object: "a mapping", array: "a list", int: "an integer" };
+  const names: Record<string, string> = {
+    number: "a number",
+    string: "a string",
+    boolean: "true or false",
+    object: "a mapping",
+    array: "a list",
+    int: "an integer",
+  };
   return names[t] ?? t;
 }
 

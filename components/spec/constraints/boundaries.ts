@@ -6,7 +6,11 @@ import { error, type ConstraintRule, type Finding } from "./types";
 export const DESTRUCTIVE_FLAGS = [
   { flag: "allowDestroy", path: ["spec", "substrate", "allowDestroy"], governs: "destroying or replacing VMs, servers and disks" },
   { flag: "allowRepartition", path: ["spec", "orchestration", "ansible", "safety", "allowRepartition"], governs: "repartitioning disks" },
-  { flag: "allowWipe", path: ["spec", "orchestration", "ansible", "safety", "allowWipe"], governs: "wiping disks (wipefs, zap, mkfs on used disks)" },
+  {
+    flag: "allowWipe",
+    path: ["spec", "orchestration", "ansible", "safety", "allowWipe"],
+    governs: "wiping disks (wipefs, zap, mkfs on used disks)",
+  },
   { flag: "allowReset", path: ["spec", "kubernetes", "allowReset"], governs: "kubeadm reset of a node" },
 ] as const;
 
@@ -33,7 +37,13 @@ export const destructiveFlagsExplicit: ConstraintRule = {
     const out: Finding[] = [];
     for (const f of DESTRUCTIVE_FLAGS) {
       if (readFlag(spec, f.flag) === undefined) {
-        out.push(error("destructive-flags-explicit", f.path, `${f.flag} is missing; it governs ${f.governs} and must be set explicitly — add \`${f.flag}: false\` (or true to opt in)`));
+        out.push(
+          error(
+            "destructive-flags-explicit",
+            f.path,
+            `${f.flag} is missing; it governs ${f.governs} and must be set explicitly — add \`${f.flag}: false\` (or true to opt in)`,
+          ),
+        );
       }
     }
     return out;

@@ -4,7 +4,16 @@
  */
 import type { ClusterSpec } from "../schema";
 import { destructiveFlagsExplicit } from "./boundaries";
-import { addressCollision, addressingMode, interPlaneDefault, knownPlanes, planeCapacity, planeCidrOverlap } from "./network";
+import { acceptanceGates } from "./acceptance";
+import {
+  addressCollision,
+  addressingMode,
+  interPlaneDefault,
+  knownPlanes,
+  planeCapacity,
+  planeCidrOverlap,
+  underlayAddresses,
+} from "./network";
 import { failureDomainQuorum, haQuorum } from "./quorum";
 import { sshKeyOnly, trustBootstrap } from "./security";
 import { cephReplication } from "./storage";
@@ -31,8 +40,10 @@ export const CONSTRAINT_RULES: readonly ConstraintRule[] = [
   substrateNodeShape,
   vmidRange,
   placementHosts,
+  underlayAddresses,
   sshKeyOnly,
   trustBootstrap,
+  acceptanceGates,
 ];
 
 /** The rule ids `validate` can report, `schema` first. */
@@ -49,7 +60,12 @@ export function runConstraints(spec: ClusterSpec, validSections: ReadonlySet<Sec
     try {
       out.push(...rule.check(spec));
     } catch (err) {
-      out.push({ rule: rule.id, severity: "error", path: [], message: `internal error in rule ${rule.id}: ${(err as Error).message} (please report)` });
+      out.push({
+        rule: rule.id,
+        severity: "error",
+        path: [],
+        message: `internal error in rule ${rule.id}: ${(err as Error).message} (please report)`,
+      });
     }
   }
   return out;

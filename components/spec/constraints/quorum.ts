@@ -10,14 +10,26 @@ export const haQuorum: ConstraintRule = {
     const k = spec.spec.kubernetes;
     const cps = spec.spec.nodes.inventory.filter((n) => n.role === "control-plane");
     if (cps.length === 0) {
-      out.push(error("ha-quorum", ["spec", "nodes", "inventory"], "the inventory must hold at least one control-plane node (found 0); add a node with role: control-plane"));
+      out.push(
+        error(
+          "ha-quorum",
+          ["spec", "nodes", "inventory"],
+          "the inventory must hold at least one control-plane node (found 0); add a node with role: control-plane",
+        ),
+      );
     }
     if (!k.ha) return out;
     const path = ["spec", "kubernetes", "ha", "controlPlaneReplicas"];
     const r = k.ha.controlPlaneReplicas;
     if (r < 3 || r % 2 === 0) {
       const fix = r < 3 ? 3 : r + 1;
-      out.push(error("ha-quorum", path, `controlPlaneReplicas must be odd and ≥ 3 for etcd quorum (got ${r}); set it to ${fix} and add control-plane nodes to match`));
+      out.push(
+        error(
+          "ha-quorum",
+          path,
+          `controlPlaneReplicas must be odd and ≥ 3 for etcd quorum (got ${r}); set it to ${fix} and add control-plane nodes to match`,
+        ),
+      );
     }
     if (cps.length !== r) {
       out.push(

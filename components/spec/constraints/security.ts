@@ -6,8 +6,24 @@ export const sshKeyOnly: ConstraintRule = {
   description: "Checks whether SSH password authentication is disabled.",
   needs: ["security"],
   check(spec) {
-    if (spec.spec.security.ssh.passwordAuth) {
-      return [error("ssh-key-only", ["spec", "security", "ssh", "passwordAuth"], "passwordAuth must be false: the baseline is key-only SSH (§7.4); set passwordAuth: false and list keys under authorizedKeys")];
+    const ssh = spec.spec.security.ssh;
+    if (ssh.passwordAuth) {
+      return [
+        error(
+          "ssh-key-only",
+          ["spec", "security", "ssh", "passwordAuth"],
+          "passwordAuth must be false: the baseline is key-only SSH (§7.4); set passwordAuth: false and list keys under authorizedKeys",
+        ),
+      ];
+    }
+    if (!ssh.authorizedKeys || ssh.authorizedKeys.length === 0) {
+      return [
+        warning(
+          "ssh-key-only",
+          ["spec", "security", "ssh"],
+          `no authorizedKeys are declared; with password login off, ${ssh.allowUsers.join(", ")} can only log in with keys provisioned some other way — add authorizedKeys`,
+        ),
+      ];
     }
     return [];
   },
@@ -21,11 +37,18 @@ export const trustBootstrap: ConstraintRule = {
     const b = spec.spec.security.bootstrap;
     const path = ["spec", "security", "bootstrap"];
     const out: Finding[] = [];
-    if (b.model === "to-fu") out.push(warning("trust-bootstrap", [...path, "model"], "to-fu trusts the first key it sees; use offline-ca or pinned-ca"));
+    if (b.model === "to-fu")
+      out.push(warning("trust-bootstrap", [...path, "model"], "to-fu trusts the first key it sees; use offline-ca or pinned-ca"));
     if (b.caFingerprint === undefined) {
       if (b.model === "pinned-ca") out.push(error("trust-bootstrap", path, "model pinned-ca needs caFingerprint: sha256:<64 hex>"));
     } else if (!/^sha256:[0-9a-f]{64}$/i.test(b.caFingerprint)) {
-      out.push(warning("trust-bootstrap", [...path, "caFingerprint"], `caFingerprint ${b.caFingerprint} is not sha256:<64 hex>; it looks like a placeholder and cannot pin a CA — set the real fingerprint before a production run`));
+      out.push(
+        warning(
+          "trust-bootstrap",
+          [...path, "caFingerprint"],
+          `caFingerprint ${b.caFingerprint} is not sha256:<64 hex>; it looks like a placeholder and cannot pin a CA — set the real fingerprint before a production run`,
+        ),
+      );
     }
     return out;
   },

@@ -17,20 +17,44 @@ export const vlanTrunkConsistency: ConstraintRule = {
       (n.nics ?? []).forEach((nic, j) => {
         const b = bridges.get(nic.bridge);
         if (!b) {
-          out.push(error("vlan-trunk-consistency", inv(i, "nics", j, "bridge"), `node ${n.name} NIC ${j} uses bridge ${nic.bridge}, which is not declared (bridges: ${[...bridges.keys()].join(", ")}); add it under substrate.proxmox.bridges`));
+          out.push(
+            error(
+              "vlan-trunk-consistency",
+              inv(i, "nics", j, "bridge"),
+              `node ${n.name} NIC ${j} uses bridge ${nic.bridge}, which is not declared (bridges: ${[...bridges.keys()].join(", ")}); add it under substrate.proxmox.bridges`,
+            ),
+          );
           return;
         }
         if (nic.vlan === undefined) return;
         if (!b.vlanAware) {
-          out.push(error("vlan-trunk-consistency", inv(i, "nics", j, "vlan"), `node ${n.name} NIC ${j} is tagged VLAN ${nic.vlan} but bridge ${b.name} is not vlanAware; set vlanAware: true on ${b.name} or drop the tag`));
+          out.push(
+            error(
+              "vlan-trunk-consistency",
+              inv(i, "nics", j, "vlan"),
+              `node ${n.name} NIC ${j} is tagged VLAN ${nic.vlan} but bridge ${b.name} is not vlanAware; set vlanAware: true on ${b.name} or drop the tag`,
+            ),
+          );
         } else if (!(b.trunks ?? []).includes(nic.vlan)) {
-          out.push(error("vlan-trunk-consistency", inv(i, "nics", j, "vlan"), `node ${n.name} NIC ${j} is tagged VLAN ${nic.vlan} but bridge ${b.name} trunks [${(b.trunks ?? []).join(", ")}]; add ${nic.vlan} to its trunks`));
+          out.push(
+            error(
+              "vlan-trunk-consistency",
+              inv(i, "nics", j, "vlan"),
+              `node ${n.name} NIC ${j} is tagged VLAN ${nic.vlan} but bridge ${b.name} trunks [${(b.trunks ?? []).join(", ")}]; add ${nic.vlan} to its trunks`,
+            ),
+          );
         }
       });
     });
     s.proxmox.bridges.forEach((b, i) => {
       if (!b.vlanAware && b.trunks && b.trunks.length > 0) {
-        out.push(warning("vlan-trunk-consistency", ["spec", "substrate", "proxmox", "bridges", i, "trunks"], `bridge ${b.name} lists trunks but is not vlanAware; the trunks have no effect`));
+        out.push(
+          warning(
+            "vlan-trunk-consistency",
+            ["spec", "substrate", "proxmox", "bridges", i, "trunks"],
+            `bridge ${b.name} lists trunks but is not vlanAware; the trunks have no effect`,
+          ),
+        );
       }
     });
     return out;
@@ -77,11 +101,23 @@ export const uniqueNames: ConstraintRule = {
 };
 
 function failureDomainRefs(spec: ClusterSpec): Array<[string, Array<string | number>, string]> {
-  const refs: Array<[string, Array<string | number>, string]> = spec.spec.nodes.inventory.map((n, i) => [n.failureDomain, inv(i, "failureDomain"), `node ${n.name}`]);
+  const refs: Array<[string, Array<string | number>, string]> = spec.spec.nodes.inventory.map((n, i) => [
+    n.failureDomain,
+    inv(i, "failureDomain"),
+    `node ${n.name}`,
+  ]);
   const s = spec.spec.substrate;
-  if (s.type === "proxmox") (s.proxmox.hosts ?? []).forEach((h, i) => refs.push([h.failureDomain, ["spec", "substrate", "proxmox", "hosts", i, "failureDomain"], `Proxmox host ${h.name}`]));
-  if (s.type === "hetzner") s.hetzner.locations.forEach((l, i) => refs.push([l.failureDomain, ["spec", "substrate", "hetzner", "locations", i, "failureDomain"], `location ${l.name}`]));
-  (spec.spec.storage.ceph.failureDomains ?? []).forEach((fd, i) => refs.push([fd, ["spec", "storage", "ceph", "failureDomains", i], "ceph"]));
+  if (s.type === "proxmox")
+    (s.proxmox.hosts ?? []).forEach((h, i) =>
+      refs.push([h.failureDomain, ["spec", "substrate", "proxmox", "hosts", i, "failureDomain"], `Proxmox host ${h.name}`]),
+    );
+  if (s.type === "hetzner")
+    s.hetzner.locations.forEach((l, i) =>
+      refs.push([l.failureDomain, ["spec", "substrate", "hetzner", "locations", i, "failureDomain"], `location ${l.name}`]),
+    );
+  (spec.spec.storage.ceph.failureDomains ?? []).forEach((fd, i) =>
+    refs.push([fd, ["spec", "storage", "ceph", "failureDomains", i], "ceph"]),
+  );
   return refs;
 }
 
@@ -94,14 +130,28 @@ export const knownReferences: ConstraintRule = {
     const fds = new Set(spec.spec.nodes.failureDomains.map((f) => f.name));
     const fdList = [...fds].join(", ");
     for (const [fd, path, who] of failureDomainRefs(spec)) {
-      if (!fds.has(fd)) out.push(error("known-references", path, `${who} names failure domain ${fd}, which is not declared (failure domains: ${fdList}); add it under nodes.failureDomains`));
+      if (!fds.has(fd))
+        out.push(
+          error(
+            "known-references",
+            path,
+            `${who} names failure domain ${fd}, which is not declared (failure domains: ${fdList}); add it under nodes.failureDomains`,
+          ),
+        );
     }
     const s = spec.spec.substrate;
     if (s.type === "proxmox") {
       const pools = new Map(s.proxmox.storagePools.map((p) => [p.name, p]));
       spec.spec.nodes.inventory.forEach((n, i) =>
         (n.disks ?? []).forEach((d, j) => {
-          if (!pools.has(d.pool)) out.push(error("known-references", inv(i, "disks", j, "pool"), `node ${n.name} disk ${j} uses pool ${d.pool}, which is not declared (pools: ${[...pools.keys()].join(", ")})`));
+          if (!pools.has(d.pool))
+            out.push(
+              error(
+                "known-references",
+                inv(i, "disks", j, "pool"),
+                `node ${n.name} disk ${j} uses pool ${d.pool}, which is not declared (pools: ${[...pools.keys()].join(", ")})`,
+              ),
+            );
         }),
       );
       const zfs = spec.spec.storage.zfs;
@@ -109,18 +159,35 @@ export const knownReferences: ConstraintRule = {
         zfs.pools.forEach((p, i) => {
           const pool = pools.get(p);
           const path = ["spec", "storage", "zfs", "pools", i];
-          if (!pool) out.push(error("known-references", path, `zfs pool ${p} is not a declared storage pool (pools: ${[...pools.keys()].join(", ")})`));
-          else if (pool.type !== "zfs" && pool.type !== "zfspool") out.push(error("known-references", path, `zfs pool ${p} is a ${pool.type} pool; list only zfs pools here`));
+          if (!pool)
+            out.push(
+              error("known-references", path, `zfs pool ${p} is not a declared storage pool (pools: ${[...pools.keys()].join(", ")})`),
+            );
+          else if (pool.type !== "zfs" && pool.type !== "zfspool")
+            out.push(error("known-references", path, `zfs pool ${p} is a ${pool.type} pool; list only zfs pools here`));
         });
       }
     }
     if (s.type === "baremetal") {
       const names = new Set(spec.spec.nodes.inventory.map((n) => n.name));
       s.baremetal.hosts.forEach((h, i) => {
-        if (!names.has(h.node)) out.push(error("known-references", ["spec", "substrate", "baremetal", "hosts", i, "node"], `bare-metal host entry names node ${h.node}, which is not in the inventory`));
+        if (!names.has(h.node))
+          out.push(
+            error(
+              "known-references",
+              ["spec", "substrate", "baremetal", "hosts", i, "node"],
+              `bare-metal host entry names node ${h.node}, which is not in the inventory`,
+            ),
+          );
       });
       if (!spec.spec.security.ssh.allowUsers.includes(s.baremetal.sshUser)) {
-        out.push(error("known-references", ["spec", "substrate", "baremetal", "sshUser"], `sshUser ${s.baremetal.sshUser} is not in security.ssh.allowUsers (${spec.spec.security.ssh.allowUsers.join(", ")}); kubedos could not log in after hardening`));
+        out.push(
+          error(
+            "known-references",
+            ["spec", "substrate", "baremetal", "sshUser"],
+            `sshUser ${s.baremetal.sshUser} is not in security.ssh.allowUsers (${spec.spec.security.ssh.allowUsers.join(", ")}); kubedos could not log in after hardening`,
+          ),
+        );
       }
     }
     return out;
@@ -129,28 +196,60 @@ export const knownReferences: ConstraintRule = {
 
 export const substrateNodeShape: ConstraintRule = {
   id: "substrate-node-shape",
-  description: "Checks whether every node carries what its substrate needs (VM resources, one OS disk and one uplink on Proxmox; a host entry on bare metal).",
+  description:
+    "Checks whether every node carries what its substrate needs (VM resources, one OS disk and one uplink on Proxmox; a host entry on bare metal).",
   needs: ["substrate", "nodes"],
   check(spec) {
     const out: Finding[] = [];
     const s = spec.spec.substrate;
     spec.spec.nodes.inventory.forEach((n, i) => {
       if (s.type === "proxmox") {
-        if (!n.resources) out.push(error("substrate-node-shape", inv(i), `node ${n.name} has no resources; Proxmox VMs need resources: { cpu, memoryMiB }`));
+        if (!n.resources)
+          out.push(
+            error("substrate-node-shape", inv(i), `node ${n.name} has no resources; Proxmox VMs need resources: { cpu, memoryMiB }`),
+          );
         const os = (n.disks ?? []).filter((d) => d.purpose === "os").length;
-        if (os !== 1) out.push(error("substrate-node-shape", inv(i, "disks"), `node ${n.name} has ${os} disks with purpose os; a Proxmox VM needs exactly one`));
+        if (os !== 1)
+          out.push(
+            error(
+              "substrate-node-shape",
+              inv(i, "disks"),
+              `node ${n.name} has ${os} disks with purpose os; a Proxmox VM needs exactly one`,
+            ),
+          );
         const up = (n.nics ?? []).filter((d) => d.purpose === "uplink").length;
-        if (up !== 1) out.push(error("substrate-node-shape", inv(i, "nics"), `node ${n.name} has ${up} NICs with purpose uplink; a Proxmox VM needs exactly one`));
+        if (up !== 1)
+          out.push(
+            error(
+              "substrate-node-shape",
+              inv(i, "nics"),
+              `node ${n.name} has ${up} NICs with purpose uplink; a Proxmox VM needs exactly one`,
+            ),
+          );
       } else {
         for (const field of ["disks", "nics"] as const) {
-          if (n[field]) out.push(warning("substrate-node-shape", inv(i, field), `node ${n.name} declares ${field}, which only Proxmox uses; ${s.type} ignores them`));
+          if (n[field])
+            out.push(
+              warning(
+                "substrate-node-shape",
+                inv(i, field),
+                `node ${n.name} declares ${field}, which only Proxmox uses; ${s.type} ignores them`,
+              ),
+            );
         }
       }
     });
     if (s.type === "baremetal") {
       const hosts = new Set(s.baremetal.hosts.map((h) => h.node));
       spec.spec.nodes.inventory.forEach((n, i) => {
-        if (!hosts.has(n.name)) out.push(error("substrate-node-shape", inv(i), `node ${n.name} has no entry in substrate.baremetal.hosts; add { node: ${n.name}, address, hostKey }`));
+        if (!hosts.has(n.name))
+          out.push(
+            error(
+              "substrate-node-shape",
+              inv(i),
+              `node ${n.name} has no entry in substrate.baremetal.hosts; add { node: ${n.name}, address, hostKey }`,
+            ),
+          );
       });
     }
     return out;
@@ -168,7 +267,10 @@ export const vmidRange: ConstraintRule = {
     const path = ["spec", "substrate", "proxmox", "vmidRange"];
     if (end < start) return [error("vmid-range", path, `vmidRange end ${end} is before start ${start}; swap them`)];
     const n = spec.spec.nodes.inventory.length;
-    if (end - start + 1 < n) return [error("vmid-range", path, `vmidRange ${start}-${end} holds ${end - start + 1} vmids but the inventory has ${n} nodes; widen it`)];
+    if (end - start + 1 < n)
+      return [
+        error("vmid-range", path, `vmidRange ${start}-${end} holds ${end - start + 1} vmids but the inventory has ${n} nodes; widen it`),
+      ];
     return [];
   },
 };
@@ -184,19 +286,38 @@ export const placementHosts: ConstraintRule = {
     if (s.type === "proxmox") {
       const hosts = s.proxmox.hosts;
       if (!hosts || hosts.length === 0) {
-        out.push(warning("placement-hosts", ["spec", "substrate", "proxmox"], `no Proxmox hosts are declared, so no VM can be placed on a host; add substrate.proxmox.hosts: [{ name, failureDomain }] (the substrate stage needs it)`));
+        out.push(
+          warning(
+            "placement-hosts",
+            ["spec", "substrate", "proxmox"],
+            `no Proxmox hosts are declared, so no VM can be placed on a host; add substrate.proxmox.hosts: [{ name, failureDomain }] (the substrate stage needs it)`,
+          ),
+        );
         return out;
       }
       for (const fd of usedFds) {
         if (!hosts.some((h) => h.failureDomain === fd)) {
-          out.push(error("placement-hosts", ["spec", "substrate", "proxmox", "hosts"], `failure domain ${fd} has nodes but no Proxmox host; add a host with failureDomain: ${fd}`));
+          out.push(
+            error(
+              "placement-hosts",
+              ["spec", "substrate", "proxmox", "hosts"],
+              `failure domain ${fd} has nodes but no Proxmox host; add a host with failureDomain: ${fd}`,
+            ),
+          );
         }
       }
     }
     if (s.type === "hetzner") {
       for (const fd of usedFds) {
         const n = s.hetzner.locations.filter((l) => l.failureDomain === fd).length;
-        if (n !== 1) out.push(error("placement-hosts", ["spec", "substrate", "hetzner", "locations"], `failure domain ${fd} maps to ${n} Hetzner locations; map it to exactly one`));
+        if (n !== 1)
+          out.push(
+            error(
+              "placement-hosts",
+              ["spec", "substrate", "hetzner", "locations"],
+              `failure domain ${fd} maps to ${n} Hetzner locations; map it to exactly one`,
+            ),
+          );
       }
     }
     return out;
