@@ -4,6 +4,13 @@
 "use strict";
 const path = require("node:path");
 const main = path.join(__dirname, "..", "dist", "cli", "main.js");
+// `kubedos plan | head` closes the pipe early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err) => {
+    if (err && err.code === "EPIPE") process.exit(process.exitCode || 0);
+    throw err;
+  });
+}
 let cli;
 try {
   cli = require(main);

@@ -35,8 +35,9 @@ export class SpecSource {
     let value: unknown = undefined;
     if (syntaxErrors.length === 0) {
       try {
-        // maxAliasCount bounds alias expansion ("billion laughs").
-        value = doc.toJS({ maxAliasCount: 100 });
+        // maxAliasCount bounds alias expansion ("billion laughs") while leaving room for large
+        // inventories that share node settings through anchors.
+        value = doc.toJS({ maxAliasCount: 100_000 });
       } catch (err) {
         syntaxErrors.push({ line: 1, column: 1, message: (err as Error).message });
       }
