@@ -89,12 +89,23 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
   let programExports: Record<string, unknown> = {};
   let error: StackRun["error"];
   try {
-    const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+    // Keep the program's own return value: runInPulumiStack hands back the outputs with their
+    // secret flags stripped, and a secret export must stay marked as one.
+    let returned: unknown;
+    await pulumi.runtime.runInPulumiStack(async () => {
       const mod = require(program);
-      const entry = typeof mod === "function" ? mod : mod.default;
-      return typeof entry === "function" ? await entry() : entry;
+      // As Pulumi does: a function is called, `default` is used when it is the only export,
+      // otherwise the module's exports are the stack outputs.
+      const entry =
+        typeof mod === "function"
+          ? mod
+          : mod && typeof mod === "object" && "default" in mod && Object.keys(mod).length === 1
+            ? mod.default
+            : mod;
+      returned = typeof entry === "function" ? await entry() : entry;
+      return returned as Record<string, unknown>;
     });
-    programExports = (outputs ?? {}) as Record<string, unknown>;
+    programExports = (returned ?? {}) as Record<string, unknown>;
   } catch (err) {
     const isRunError = pulumi.RunError.isInstance(err as Error);
     error = { message: isRunError ? (err as Error).message : String((err as Error)?.stack ?? err), isRunError };
@@ -226,7 +237,10 @@ async function resolveValue(v: unknown): Promise<unknown> {
 function captureLogs(logs: StackRun["logs"]): () => void {
   const log = pulumi.log as unknown as Record<string, (msg: string, ...rest: unknown[]) => Promise<void>>;
   const saved: Record<string, (msg: string, ...rest: unknown[]) => Promise<void>> = {};
-  for (const severity of ["debug", "info", "warn", "error"]) {
+  // Debug logs are dropped: the SDK's debug lines echo raw RPC payloads, secrets included.
+  saved.debug = log.debug;
+  log.debug = async () => {};
+  for (const severity of ["info", "warn", "error"]) {
     saved[severity] = log[severity];
     log[severity] = async (message: string) => {
       logs.push({ severity, message });
@@ -243,6 +257,6 @@ function evictProgramModules(program: string): void {
   const root = path.resolve(path.dirname(program), "..");
   const owned = [path.join(root, "stacks") + path.sep, path.join(root, "components") + path.sep];
   for (const key of Object.keys(require.cache)) {
-    if (owned.some((dir) => key.startsWith(dir))) delete require.cache[key];
+    if (key === require.resolve(program) || owned.some((dir) => key.startsWith(dir))) delete require.cache[key];
   }
 }

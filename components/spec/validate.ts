@@ -46,13 +46,21 @@ export function validateSpecText(text: string, file: string, opts: ValidateOptio
   if (src.syntaxErrors.length > 0) {
     return { file, valid: false, syntaxErrors: src.syntaxErrors, errors: [], warnings: [] };
   }
-  const findings: Finding[] = [];
-  const parsed = ClusterSpecSchema.safeParse(src.value, { reportInput: true });
+  const findings: Array<Finding & { key?: string }> = [];
   const invalid = new Set<Section>();
+  for (const k of src.keyProblems) {
+    findings.push({ rule: "schema", severity: "error", path: k.path, key: k.key, message: k.message });
+    markInvalid(k.path, invalid);
+  }
+  if (src.value === undefined) {
+    // Only a key problem can leave a parsed document without a value: report it alone.
+    return finish(src, findings, opts, undefined);
+  }
+  const parsed = ClusterSpecSchema.safeParse(src.value, { reportInput: true });
   let spec: ClusterSpec | undefined;
-  if (parsed.success) {
+  if (parsed.success && invalid.size === 0) {
     spec = parsed.data;
-  } else {
+  } else if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const f = schemaFinding(issue);
       findings.push(...f);
@@ -62,12 +70,20 @@ export function validateSpecText(text: string, file: string, opts: ValidateOptio
   const value = (spec ?? src.value) as ClusterSpec;
   const valid = new Set<Section>(isObject(value) && isObject(value.spec) ? SECTIONS.filter((s) => !invalid.has(s)) : []);
   if (valid.size > 0) findings.push(...runConstraints(value, valid));
+  return finish(src, findings, opts, value);
+}
 
+function finish(
+  src: SpecSource,
+  findings: Array<Finding & { key?: string }>,
+  opts: ValidateOptions,
+  value: ClusterSpec | undefined,
+): ValidationResult {
   const located = findings.map((f) => locate(src, f));
   const errors = sortDiagnostics(located.filter((d) => d.severity === "error"));
   const warnings = sortDiagnostics(located.filter((d) => d.severity === "warning"));
   const ok = errors.length === 0 && (!opts.strict || warnings.length === 0);
-  return { file, valid: ok, syntaxErrors: [], errors, warnings, spec: ok ? value : undefined };
+  return { file: src.file, valid: ok, syntaxErrors: [], errors, warnings, spec: ok ? value : undefined };
 }
 
 function locate(src: SpecSource, f: Finding & { key?: string }): Diagnostic {
@@ -105,9 +121,23 @@ function schemaFinding(issue: z.core.$ZodIssue): Array<Finding & { key?: string 
   const field = path.length > 0 ? String(path[path.length - 1]) : "document";
   const mk = (message: string, key?: string) => ({ rule: "schema", severity: "error" as const, path, message, key });
   switch (issue.code) {
+    case "invalid_key": {
+      // A bad name in a map of named entries (planes, labels…): point at the key itself.
+      const why = issue.issues.map((i) => i.message).join("; ");
+      return [
+        {
+          rule: "schema",
+          severity: "error",
+          path: path.slice(0, -1),
+          key: field,
+          message: `name ${JSON.stringify(field)} ${why.startsWith("must") ? why : `is invalid: ${why}`}`,
+        },
+      ];
+    }
     case "unrecognized_keys":
       return issue.keys.map((k) => {
         const allowed = allowedKeys(path);
+        if (k === "") return mk(`a null key (~ or an empty key) is not a field; remove it (allowed here: ${allowed.join(", ")})`, k);
         const hint = suggest(k, allowed);
         return mk(
           `unknown field ${k}${hint ? ` — did you mean ${hint}?` : ""}${allowed.length ? ` (allowed here: ${allowed.join(", ")})` : ""}`,

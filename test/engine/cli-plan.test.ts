@@ -1,0 +1,204 @@
+/**
+ * `kubedos plan` as a user runs it: the real bin/kubedos.js in a child process, from the
+ * repository root. Every command runs once, in parallel, before the assertions.
+ */
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseDocument } from "yaml";
+import { DEV, REPO_ROOT } from "../plan/helpers";
+
+interface Result {
+  args: string[];
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function kubedos(args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "kubedos.js"), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ args, code, stdout, stderr }));
+  });
+}
+
+/** Run every command with at most `limit` processes at once. */
+async function runAll(commands: Record<string, string[]>, limit = 4): Promise<Map<string, Result>> {
+  const out = new Map<string, Result>();
+  const queue = Object.entries(commands);
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) out.set(next[0], await kubedos(next[1]));
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return out;
+}
+
+const STACK_TRACE = /^\s+at .+[:(]\d+:\d+\)?$/m;
+
+/** One line for assertion messages. */
+const show = (r: Result) =>
+  `kubedos ${r.args.join(" ")} → exit ${r.code}\n--- stdout:\n${r.stdout.slice(0, 2000)}\n--- stderr:\n${r.stderr.slice(0, 2000)}`;
+
+describe("kubedos plan (CLI)", function () {
+  this.timeout(60_000);
+  let tmp: string;
+  let invalid: string;
+  let runs: Map<string, Result>;
+  const get = (k: string): Result => {
+    const r = runs.get(k);
+    assert.ok(r, `command ${k} did not run`);
+    return r;
+  };
+
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), "kubedos-cli-test-"));
+    const doc = parseDocument(DEV);
+    doc.setIn(["spec", "kubernetes", "ha", "controlPlaneReplicas"], 4);
+    invalid = path.join(tmp, "ha4.yaml");
+    writeFileSync(invalid, doc.toString());
+    runs = await runAll({
+      dev: ["plan", "--stack", "dev"],
+      prod: ["plan", "--stack", "prod"],
+      devJson: ["plan", "--stack", "dev", "--json"],
+      prodJson: ["plan", "--stack", "prod", "--json"],
+      hetzner: ["plan", "--spec", "test/fixtures/hetzner.yaml"],
+      baremetal: ["plan", "--spec", "test/fixtures/baremetal.yaml"],
+      nope: ["plan", "--stack", "nope"],
+      invalid: ["plan", "--spec", invalid],
+      invalidJson: ["plan", "--spec", invalid, "--json"],
+      validateInvalid: ["validate", invalid],
+      neither: ["plan"],
+      missing: ["plan", "--spec", "test/fixtures/does-not-exist.yaml"],
+    });
+  });
+
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const human: Array<[key: string, label: string, cluster: string]> = [
+    ["dev", "--stack dev", "dev-lab"],
+    ["prod", "--stack prod", "prod-01"],
+    ["hetzner", "--spec test/fixtures/hetzner.yaml", "hz-01"],
+    ["baremetal", "--spec test/fixtures/baremetal.yaml", "metal-01"],
+  ];
+  for (const [key, label, cluster] of human) {
+    it(`prints the graph by stage and the longest chain with exit 0 when run as plan ${label}`, () => {
+      const r = get(key);
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stdout, /^resources by stage:$/m, show(r));
+      assert.ok(r.stdout.includes("Stage 0 — Spec Validation"), show(r));
+      assert.ok(r.stdout.includes("Stage 7 — Seal + Emit"), show(r));
+      assert.match(r.stdout, /^longest dependency chain \(\d+\)/m, show(r));
+      assert.match(r.stdout, new RegExp(`^cluster ${cluster}  sha256:[0-9a-f]{64}$`, "m"), show(r));
+      assert.doesNotMatch(r.stdout + r.stderr, STACK_TRACE, show(r));
+    });
+  }
+
+  it("prints the dev stack's warning and node addresses when run as plan --stack dev", () => {
+    const r = get("dev");
+    assert.match(
+      r.stdout,
+      /^warning: stacks\/dev\/cluster\.yaml:\d+:\d+  spec\.nodes\.failureDomains  \[failure-domain-quorum\]/m,
+      show(r),
+    );
+    assert.match(
+      r.stdout,
+      /^ {2}cp-1 +control-plane +rack-a +on pve-a2 +vmid 3079 {2}uplink 10\.10\.110\.89 {2}wg1=10\.111\.0\.89 wg2=10\.112\.0\.89 wg3=10\.113\.0\.89$/m,
+      show(r),
+    );
+  });
+
+  const json: Array<[key: string, stack: string, nodes: number]> = [
+    ["devJson", "dev", 6],
+    ["prodJson", "prod", 9],
+  ];
+  for (const [key, stack, nodes] of json) {
+    it(`writes exactly one JSON document with stack, resources, criticalPath and exports when run with --json for ${stack}`, () => {
+      const r = get(key);
+      assert.equal(r.code, 0, show(r));
+      let doc: Record<string, unknown>;
+      try {
+        doc = JSON.parse(r.stdout) as Record<string, unknown>;
+      } catch (err) {
+        assert.fail(`stdout is not one JSON document: ${(err as Error).message}\n${show(r)}`);
+      }
+      assert.equal(doc.stack, stack);
+      assert.ok(Array.isArray(doc.resources) && doc.resources.length >= 10);
+      for (const res of doc.resources as Array<Record<string, unknown>>) {
+        for (const k of ["urn", "type", "name", "parent", "dependencies", "protect", "retainOnDelete"])
+          assert.ok(k in res, `resource ${String(res.urn)} lacks ${k}`);
+        assert.equal(typeof res.urn, "string");
+        assert.ok(res.parent === null || typeof res.parent === "string");
+        assert.ok(Array.isArray(res.dependencies));
+        assert.equal(typeof res.protect, "boolean");
+        assert.equal(typeof res.retainOnDelete, "boolean");
+      }
+      assert.ok(Array.isArray(doc.criticalPath));
+      const ex = doc.exports as { clusterName: string; nodes: unknown[]; stages: unknown[]; specDigest: string };
+      assert.equal(ex.nodes.length, nodes);
+      assert.equal(ex.stages.length, 8);
+      assert.match(ex.specDigest, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(r.stderr, "", show(r));
+    });
+  }
+
+  it("exits 2 naming the missing Pulumi.nope.yaml when the stack does not exist", () => {
+    const r = get("nope");
+    assert.equal(r.code, 2, show(r));
+    assert.ok(r.stderr.includes("Pulumi.nope.yaml"), show(r));
+    assert.equal(r.stdout, "");
+    assert.doesNotMatch(r.stderr, STACK_TRACE, show(r));
+  });
+
+  it("exits 1 with the same lines as kubedos validate when the spec is invalid", () => {
+    const r = get("invalid");
+    const v = get("validateInvalid");
+    assert.equal(r.code, 1, show(r));
+    assert.equal(v.code, 1, show(v));
+    assert.equal(r.stdout, "", show(r));
+    assert.equal(r.stderr, v.stderr, "plan's report differs from validate's");
+    assert.match(r.stderr, /^\S+ha4\.yaml:\d+:\d+ {2}spec\.kubernetes\.ha\.controlPlaneReplicas {2}\[ha-quorum\] {2}\S/m, show(r));
+    assert.doesNotMatch(r.stderr, STACK_TRACE, show(r));
+  });
+
+  it("exits 1 with a valid:false JSON document when the spec is invalid and --json is given", () => {
+    const r = get("invalidJson");
+    assert.equal(r.code, 1, show(r));
+    const doc = JSON.parse(r.stdout) as { valid: boolean; errors: Array<{ rule: string }> };
+    assert.equal(doc.valid, false);
+    assert.ok(
+      doc.errors.some((e) => e.rule === "ha-quorum"),
+      show(r),
+    );
+  });
+
+  for (const [key, what] of [
+    ["neither", "neither --stack nor --spec is given"],
+    ["missing", "the --spec file does not exist"],
+  ] as const) {
+    it(`exits 2 with a usage message when ${what}`, () => {
+      const r = get(key);
+      assert.equal(r.code, 2, show(r));
+      assert.match(r.stderr, /^kubedos: /, show(r));
+      assert.equal(r.stdout, "");
+      assert.doesNotMatch(r.stderr, STACK_TRACE, show(r));
+    });
+  }
+
+  it("prints no stack trace when any of the commands runs", () => {
+    for (const r of runs.values()) {
+      assert.doesNotMatch(r.stdout, STACK_TRACE, show(r));
+      assert.doesNotMatch(r.stderr, STACK_TRACE, show(r));
+      assert.ok(!/internal error/.test(r.stderr), show(r));
+    }
+  });
+});
