@@ -7,7 +7,10 @@ const USAGE = `usage: kubedos <command> [options]
 
 commands:
   validate FILE [--json] [--strict]                 Stage 0: check a ClusterSpec (exit 0 valid, 1 invalid, 2 unreadable)
-  plan (--stack NAME | --spec FILE) [--json]        run the program under the in-process mock engine and print the graph
+  plan (--stack NAME | --spec FILE) [--json] [--policy-config FILE] [--program FILE]
+                                                    run the program under the in-process mock engine and the policy
+                                                    pack in-process; print the graph and every policy's result
+                                                    (exit 1 on an invalid spec or a mandatory violation)
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,12 +5,18 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "./plan/plan";
+import type { ClusterSpec } from "./spec/schema";
 import type { StageKey } from "./plan/stages";
 import { Stage } from "./stage";
 
 export interface ClusterArgs {
   /** Stage 0's output: the validated, normalized plan. */
   plan: Plan;
+  /**
+   * The validated spec. Stage 0 carries it as an output so the policy pack sees facts that
+   * exist only in the spec (destruction flags, HA, planes); it holds no secrets.
+   */
+  spec: ClusterSpec;
 }
 
 export class Cluster extends pulumi.ComponentResource {
@@ -22,7 +28,11 @@ export class Cluster extends pulumi.ComponentResource {
     this.plan = args.plan;
     for (const s of args.plan.stages) {
       const deps = s.dependsOn.map((k) => this.stages.get(k)).filter((x): x is Stage => x !== undefined);
-      this.stages.set(s.key, new Stage(`${name}-stage${s.index}-${s.key}`, { stage: s }, { parent: this, dependsOn: deps, after: deps }));
+      const extra = s.key === "spec" ? { clusterSpec: args.spec, specDigest: args.plan.specDigest } : {};
+      this.stages.set(
+        s.key,
+        new Stage(`${name}-stage${s.index}-${s.key}`, { stage: s, outputs: extra }, { parent: this, dependsOn: deps, after: deps }),
+      );
     }
     if (args.plan.boundaries.allowDestroy) {
       // Loud on purpose: with allowDestroy a spec change may replace machines.

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { Cluster } from "./cluster";
 import { buildPlan, type Plan } from "./plan/plan";
 import { formatDiagnostic } from "./spec/diagnostics";
+import type { ClusterSpec } from "./spec/schema";
 import { validateSpecText } from "./spec/validate";
 
 /** Config keys of the `kubedos` namespace (Pulumi.<stack>.yaml). */
@@ -20,13 +21,13 @@ export async function runProgram(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config("kubedos");
   const specFile = config.require(CONFIG.clusterSpec);
   const specPath = path.isAbsolute(specFile) ? specFile : path.resolve(process.cwd(), specFile);
-  const plan = stage0(specPath, specFile);
-  const cluster = new Cluster(plan.cluster.name, { plan });
+  const { plan, spec } = stage0(specPath, specFile);
+  const cluster = new Cluster(plan.cluster.name, { plan, spec });
   return planExports(plan, cluster);
 }
 
 /** Stage 0 inside the program: the same validation as `kubedos validate`, the same messages. */
-function stage0(specPath: string, shownAs: string): Plan {
+function stage0(specPath: string, shownAs: string): { plan: Plan; spec: ClusterSpec } {
   let text: string;
   try {
     text = readFileSync(specPath, "utf8");
@@ -52,7 +53,7 @@ function stage0(specPath: string, shownAs: string): Plan {
       ),
     );
   }
-  return buildPlan(r.spec);
+  return { plan: buildPlan(r.spec), spec: r.spec };
 }
 
 /** The plan summary as stack outputs (rebuild anchors grow from here in later stages). */

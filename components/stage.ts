@@ -9,6 +9,8 @@ import type { PlannedStage } from "./plan/stages";
 export interface StageArgs {
   /** The stage's contract from the Plan. */
   stage: PlannedStage;
+  /** Stage-specific outputs registered with the contract (Stage 0: the rendered spec). */
+  outputs?: Record<string, unknown>;
 }
 
 export class Stage extends pulumi.ComponentResource {
@@ -33,6 +35,7 @@ export class Stage extends pulumi.ComponentResource {
       optedIn: s.optedIn,
       inputs: s.inputs,
       outputs: s.outputs,
+      ...(args.outputs ?? {}),
     });
   }
 
@@ -44,10 +47,5 @@ export class Stage extends pulumi.ComponentResource {
   childOpts<T extends pulumi.CustomResourceOptions | pulumi.ComponentResourceOptions>(extra?: T): T {
     const deps = extra?.dependsOn ? ([] as pulumi.Input<pulumi.Resource>[]).concat(extra.dependsOn as pulumi.Input<pulumi.Resource>[]) : [];
     return { ...(extra ?? ({} as T)), parent: this, dependsOn: [...this.after, ...deps] };
-  }
-
-  /** Register the stage's outputs once its children are built (later issues add them). */
-  complete(outputs: Record<string, unknown> = {}): void {
-    this.registerOutputs(outputs);
   }
 }

@@ -7,31 +7,60 @@ import * as path from "node:path";
 import { runStack, isSecretMarker, type RecordedResource, type StackRun } from "../engine/harness";
 import { criticalPath, shortUrn, stageOf } from "../engine/graph";
 import { displayPath, readText, stackSpecPath, UsageError } from "../io";
+import { mandatoryViolations, runPolicyPack, stackPolicyConfigFile, type PolicyResult } from "../engine/policy";
 import { exitCodeOf, validateFile, validationReport } from "./validate";
 
 export interface PlanArgs {
   stack?: string;
   spec?: string;
   json: boolean;
+  /** `--policy-config FILE`: policy-pack config (as `pulumi preview --policy-pack-config`). */
+  policyConfig?: string;
+  /** `--program FILE`: a compiled Pulumi program to run instead of the kubedos program. */
+  program?: string;
 }
 
 export interface PlanResult {
   run: StackRun;
   specFile: string;
   criticalPath: string[];
+  /** Absent when the program failed (nothing to check). */
+  policy?: PolicyResult;
 }
 
-/** Run the program for a stack or a spec file; the shared entry of `plan` and the tests. */
-export async function planStack(args: { stack?: string; spec?: string }): Promise<PlanResult> {
+/** Run the program for a stack or a spec file, then the policy pack; the shared entry of `plan` and the tests. */
+export async function planStack(args: { stack?: string; spec?: string; policyConfig?: string; program?: string }): Promise<PlanResult> {
   if ((args.stack === undefined) === (args.spec === undefined))
     throw new UsageError("plan needs exactly one of --stack NAME or --spec FILE");
   const specFile = args.spec !== undefined ? path.resolve(args.spec) : stackSpecPath(args.stack!);
   readText(specFile); // a missing file is a usage error (exit 2), not a program failure
+  if (args.policyConfig !== undefined) readText(args.policyConfig);
+  if (args.program !== undefined) readText(args.program);
   const stack = args.stack ?? path.basename(specFile).replace(/\.ya?ml$/, "");
   // The program resolves a relative path against the working directory, as under `pulumi`;
   // passing the display path keeps its messages identical to `kubedos validate`.
-  const run = await runStack({ stack, config: { "kubedos:clusterSpec": displayPath(specFile) } });
-  return { run, specFile, criticalPath: run.error ? [] : criticalPath(run.resources) };
+  const run = await runStack({
+    stack,
+    config: { "kubedos:clusterSpec": displayPath(specFile) },
+    ...(args.program ? { program: path.resolve(args.program) } : {}),
+  });
+  if (run.error) return { run, specFile, criticalPath: [] };
+  // The stack's own policy config (policy/config/<stack>.json), as CI passes it to `pulumi preview`.
+  const configFile =
+    args.policyConfig !== undefined
+      ? path.resolve(args.policyConfig)
+      : args.stack !== undefined
+        ? stackPolicyConfigFile(args.stack)
+        : undefined;
+  let policy: PolicyResult;
+  try {
+    policy = await runPolicyPack(run, configFile ? { configFile } : {});
+  } catch (err) {
+    if (err instanceof SyntaxError || /policy config/.test((err as Error).message))
+      throw new UsageError(`${configFile}: ${(err as Error).message}`);
+    throw err;
+  }
+  return { run, specFile, criticalPath: criticalPath(run.resources), policy };
 }
 
 export async function planCommand(args: PlanArgs): Promise<number> {
@@ -60,6 +89,11 @@ export async function planCommand(args: PlanArgs): Promise<number> {
   }
   if (res.run.error) {
     process.stderr.write(`kubedos plan: the program failed:\n${res.run.error.message}\n`);
+    return 1;
+  }
+  const mandatory = res.policy ? mandatoryViolations(res.policy) : [];
+  if (mandatory.length > 0) {
+    if (args.json) process.stderr.write(`kubedos plan: ${mandatory.length} mandatory policy violation(s)\n`);
     return 1;
   }
   return 0;
@@ -97,6 +131,15 @@ export function planJson(res: PlanResult, stack?: string): object {
       inputs: redact(r.inputs),
     })),
     criticalPath: res.criticalPath,
+    policy: res.policy
+      ? {
+          pack: res.policy.pack,
+          configFile: res.policy.configFile ? displayPath(res.policy.configFile) : null,
+          policies: res.policy.policies.map((p) => p.name),
+          results: res.policy.policies.map((p) => ({ ...p, violations: res.policy!.violations.filter((v) => v.policy === p.name).length })),
+          violations: res.policy.violations,
+        }
+      : null,
     exports: redact(res.run.exports),
     logs: res.run.logs,
     error: res.run.error?.message ?? null,
@@ -165,11 +208,34 @@ export function planReport(res: PlanResult): string[] {
     "",
     `total: ${run.resources.length} resources (${custom} custom, ${run.resources.length - custom} components), ${run.resources.filter((r) => r.protect).length} protected`,
   );
+  if (res.policy) lines.push("", ...policyReport(res.policy, byUrn));
   lines.push(
     res.criticalPath.length > 0
       ? `longest dependency chain (${res.criticalPath.length}): ${res.criticalPath.map(shortUrn).join(" → ")}`
       : "longest dependency chain (0): no resource depends on another yet",
   );
+  return lines;
+}
+
+/** The policy section: every policy with its result, then each violation as `[level] policy  resource  message`. */
+export function policyReport(p: PolicyResult, byUrn: ReadonlyMap<string, RecordedResource>): string[] {
+  const mandatory = mandatoryViolations(p).length;
+  const advisory = p.violations.length - mandatory;
+  const lines = [
+    `policy pack ${p.pack.name}@${p.pack.version}${p.configFile ? ` (config ${displayPath(p.configFile)})` : ""}: ${p.policies.length} policies, ${mandatory} mandatory violation(s), ${advisory} advisory`,
+  ];
+  for (const pol of p.policies) {
+    const n = p.violations.filter((v) => v.policy === pol.name).length;
+    const verdict = pol.enforcementLevel === "disabled" ? "OFF " : n === 0 ? "PASS" : pol.enforcementLevel === "advisory" ? "WARN" : "FAIL";
+    lines.push(`  ${verdict}  ${pad(pol.enforcementLevel, 9)} ${pol.name}${n > 0 ? ` (${n})` : ""}`);
+  }
+  if (p.violations.length > 0) {
+    lines.push("violations:");
+    for (const v of p.violations) {
+      const r = byUrn.get(v.urn);
+      lines.push(`[${v.level}] ${v.policy}  ${r ? `${r.name} (${r.type})` : v.urn || "(stack)"}  ${v.message.replace(/\n/g, " ")}`);
+    }
+  }
   return lines;
 }
 

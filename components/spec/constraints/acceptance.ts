@@ -3,6 +3,7 @@ import { error, type ConstraintRule, type Finding } from "./types";
 
 export const acceptanceGates: ConstraintRule = {
   id: "acceptance-gates",
+  produces: ["error"],
   description: "Checks whether every required gate and drill tests something the spec deploys.",
   needs: ["acceptance", "kubernetes"],
   check(spec) {

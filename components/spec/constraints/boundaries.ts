@@ -31,6 +31,7 @@ export function readFlag(spec: ClusterSpec, flag: DestructiveFlag): boolean | un
 
 export const destructiveFlagsExplicit: ConstraintRule = {
   id: "destructive-flags-explicit",
+  produces: ["error"],
   description: "Checks whether allowDestroy, allowRepartition, allowWipe and allowReset are each set explicitly to true or false.",
   needs: ["substrate", "orchestration", "kubernetes"],
   check(spec) {

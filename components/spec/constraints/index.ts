@@ -58,7 +58,11 @@ export function runConstraints(spec: ClusterSpec, validSections: ReadonlySet<Sec
   for (const rule of CONSTRAINT_RULES) {
     if (!rule.needs.every((s) => validSections.has(s))) continue;
     try {
-      out.push(...rule.check(spec));
+      for (const f of rule.check(spec)) {
+        // A severity the rule does not declare would put it in the wrong policy level.
+        if (!rule.produces.includes(f.severity)) throw new Error(`reported a ${f.severity}, which it does not declare`);
+        out.push(f);
+      }
     } catch (err) {
       out.push({
         rule: rule.id,

@@ -5,6 +5,7 @@ import { error, warning, type ConstraintRule, type Finding } from "./types";
 
 export const planeCidrOverlap: ConstraintRule = {
   id: "plane-cidr-overlap",
+  produces: ["error"],
   description: "Checks whether plane CIDRs (and the underlay) are pairwise disjoint.",
   needs: ["networking", "substrate"],
   check(spec) {
@@ -30,6 +31,7 @@ export const planeCidrOverlap: ConstraintRule = {
 
 export const interPlaneDefault: ConstraintRule = {
   id: "inter-plane-default",
+  produces: ["error", "warning"],
   description: "Checks whether the default inter-plane policy is declared (deny recommended).",
   needs: ["networking"],
   check(spec) {
@@ -59,6 +61,7 @@ export const interPlaneDefault: ConstraintRule = {
 
 export const knownPlanes: ConstraintRule = {
   id: "known-planes",
+  produces: ["error", "warning"],
   description: "Checks whether every plane named by allow rules, the observability binding and Ceph is declared.",
   needs: ["networking", "kubernetes", "storage"],
   check(spec) {
@@ -145,6 +148,7 @@ export const knownPlanes: ConstraintRule = {
 
 export const addressingMode: ConstraintRule = {
   id: "addressing-mode",
+  produces: ["error"],
   description: "Checks whether node plane addresses follow the declared addressing mode.",
   needs: ["networking", "nodes"],
   check(spec) {
@@ -236,6 +240,7 @@ function freeOrdinals(used: Set<number>, size: number): () => number {
 
 export const planeCapacity: ConstraintRule = {
   id: "plane-capacity",
+  produces: ["error"],
   description: "Checks whether every node fits the ordinal space (plane, underlay and vmid capacity).",
   needs: ["networking", "nodes", "substrate"],
   check(spec) {
@@ -270,6 +275,7 @@ export const planeCapacity: ConstraintRule = {
 
 export const addressCollision: ConstraintRule = {
   id: "address-collision",
+  produces: ["error"],
   description: "Checks whether node ordinals (host part on every plane, vmid offset) are unique.",
   needs: ["networking", "nodes", "substrate"],
   check(spec) {
@@ -298,6 +304,7 @@ export const addressCollision: ConstraintRule = {
 
 export const underlayAddresses: ConstraintRule = {
   id: "underlay-addresses",
+  produces: ["error", "warning"],
   description: "Checks whether the underlay gateway and nameservers sit where node uplink addresses cannot collide with them.",
   needs: ["networking", "nodes", "substrate"],
   check(spec) {

@@ -3,6 +3,7 @@ import { error, warning, type ConstraintRule, type Finding } from "./types";
 
 export const haQuorum: ConstraintRule = {
   id: "ha-quorum",
+  produces: ["error"],
   description: "Checks whether HA control-plane replicas are odd, at least 3, and match the control-plane nodes in the inventory.",
   needs: ["kubernetes", "nodes"],
   check(spec) {
@@ -46,6 +47,7 @@ export const haQuorum: ConstraintRule = {
 
 export const failureDomainQuorum: ConstraintRule = {
   id: "failure-domain-quorum",
+  produces: ["warning"],
   description: "Checks whether losing any one failure domain leaves the control plane with etcd quorum.",
   needs: ["kubernetes", "nodes"],
   check(spec) {

@@ -3,6 +3,7 @@ import { error, warning, type ConstraintRule, type Finding } from "./types";
 
 export const sshKeyOnly: ConstraintRule = {
   id: "ssh-key-only",
+  produces: ["error", "warning"],
   description: "Checks whether SSH password authentication is disabled.",
   needs: ["security"],
   check(spec) {
@@ -31,6 +32,7 @@ export const sshKeyOnly: ConstraintRule = {
 
 export const trustBootstrap: ConstraintRule = {
   id: "trust-bootstrap",
+  produces: ["error", "warning"],
   description: "Checks whether the trust bootstrap model pins a real CA fingerprint.",
   needs: ["security"],
   check(spec) {

@@ -3,6 +3,7 @@ import { error, warning, type ConstraintRule, type Finding } from "./types";
 
 export const cephReplication: ConstraintRule = {
   id: "ceph-replication",
+  produces: ["error", "warning"],
   description:
     "Checks whether an enabled Ceph declares size, minSize, failure domains, plane and recovery, and has enough OSD nodes and failure domains for its size.",
   needs: ["storage", "nodes"],

@@ -6,6 +6,7 @@ const inv = (i: number, ...rest: Array<string | number>) => ["spec", "nodes", "i
 
 export const vlanTrunkConsistency: ConstraintRule = {
   id: "vlan-trunk-consistency",
+  produces: ["error", "warning"],
   description: "Checks whether each NIC's bridge exists and each NIC VLAN sits on a VLAN-aware bridge that trunks it.",
   needs: ["substrate", "nodes"],
   check(spec) {
@@ -73,6 +74,7 @@ function duplicates(names: string[]): Array<[string, number]> {
 
 export const uniqueNames: ConstraintRule = {
   id: "unique-names",
+  produces: ["error"],
   description: "Checks whether node, failure-domain, bridge, pool and host names are unique.",
   needs: ["substrate", "nodes"],
   check(spec) {
@@ -123,6 +125,7 @@ function failureDomainRefs(spec: ClusterSpec): Array<[string, Array<string | num
 
 export const knownReferences: ConstraintRule = {
   id: "known-references",
+  produces: ["error"],
   description: "Checks whether every failure domain, storage pool and host a field names is declared.",
   needs: ["substrate", "nodes", "storage", "security"],
   check(spec) {
@@ -196,6 +199,7 @@ export const knownReferences: ConstraintRule = {
 
 export const substrateNodeShape: ConstraintRule = {
   id: "substrate-node-shape",
+  produces: ["error", "warning"],
   description:
     "Checks whether every node carries what its substrate needs (VM resources, one OS disk and one uplink on Proxmox; a host entry on bare metal).",
   needs: ["substrate", "nodes"],
@@ -258,6 +262,7 @@ export const substrateNodeShape: ConstraintRule = {
 
 export const vmidRange: ConstraintRule = {
   id: "vmid-range",
+  produces: ["error"],
   description: "Checks whether the Proxmox vmid range is well-formed and large enough for the inventory.",
   needs: ["substrate", "nodes"],
   check(spec) {
@@ -277,6 +282,7 @@ export const vmidRange: ConstraintRule = {
 
 export const placementHosts: ConstraintRule = {
   id: "placement-hosts",
+  produces: ["error", "warning"],
   description: "Checks whether placement can be resolved: Proxmox hosts for spread by node, a location per failure domain on Hetzner.",
   needs: ["substrate", "nodes"],
   check(spec) {

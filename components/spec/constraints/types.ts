@@ -18,6 +18,8 @@ export interface ConstraintRule {
   id: string;
   /** One line: what the rule checks ("Checks whether …"). */
   description: string;
+  /** Severities the rule can report; a rule that only warns is advisory in the policy pack. */
+  produces: ReadonlyArray<Severity>;
   /** Sections the rule reads. */
   needs: Section[];
   check(spec: ClusterSpec): Finding[];

@@ -1,0 +1,9 @@
+/** Every policy of the pack, by area. index.ts only wraps this list in a PolicyPack. */
+import type { Policies } from "@pulumi/policy";
+import { boundaryPolicies } from "./boundaries";
+import { hygienePolicies } from "./hygiene";
+import { specPolicies } from "./spec";
+import { supplyChainPolicies } from "./supply-chain";
+
+export const ALL_POLICIES: Policies = [...specPolicies, ...boundaryPolicies, ...supplyChainPolicies, ...hygienePolicies];
+export const PACK_NAME = "kubedos";
