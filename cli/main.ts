@@ -22,12 +22,21 @@ export async function main(argv: string[]): Promise<number> {
         return await validateCommand({ positionals: a.positionals, json: !!a.values.json, strict: !!a.values.strict });
       }
       case "plan": {
-        const a = parse(rest, { json: { type: "boolean" }, stack: { type: "string" }, spec: { type: "string" } });
+        const a = parse(rest, {
+          json: { type: "boolean" },
+          stack: { type: "string" },
+          spec: { type: "string" },
+          "policy-config": { type: "string" },
+          program: { type: "string" },
+        });
+        if (a.positionals.length > 0) throw new UsageError(`plan takes no positional arguments (got ${a.positionals.join(" ")})`);
         const { planCommand } = await import("./commands/plan");
         return await planCommand({
           stack: a.values.stack as string | undefined,
           spec: a.values.spec as string | undefined,
           json: !!a.values.json,
+          policyConfig: a.values["policy-config"] as string | undefined,
+          program: a.values.program as string | undefined,
         });
       }
       case undefined:

@@ -15,8 +15,11 @@ export interface DestructiveOp {
   why: string;
 }
 
-/** A guard that proves a disk is blank before it is formatted: `blkid DEV || mkfs …`. */
-const BLANK_DISK_GUARD = /blkid\b[^\n|&;]*\|\|\s*mkfs/;
+/**
+ * A format command, optionally behind the guard that proves the disk is blank:
+ * `blkid DEV || mkfs.ext4 … DEV`. The guard only counts when it probes the device it formats.
+ */
+const MKFS = /(?:\bblkid\s+(?:-\S+\s+)*(\/dev\/\S+)[^\n|&;]*\|\|\s*)?\b((?:mkfs(?:\.[a-z0-9]+)?|mke2fs)\b[^\n;&|]*)/g;
 
 export const DESTRUCTIVE_OPS: readonly DestructiveOp[] = [
   { op: "kubeadm reset", flag: "allowReset", pattern: /\bkubeadm\s+reset\b/, why: "wipes the node's Kubernetes state and certificates" },
@@ -34,7 +37,7 @@ export const DESTRUCTIVE_OPS: readonly DestructiveOp[] = [
     pattern: /\bsgdisk\b[^\n]*(?:--zap(?:-all)?\b|\s-Z\b|\s-z\b)/,
     why: "destroys the partition table",
   },
-  { op: "dd of=/dev/…", flag: "allowWipe", pattern: /\bdd\b[^\n]*\bof=\/dev\/(?!null\b)/, why: "overwrites a block device" },
+  { op: "dd of=/dev/…", flag: "allowWipe", pattern: /\bdd\b[^\n]*\bof=\/dev\/(?!null\b|zero\b)\S+/, why: "overwrites a block device" },
   { op: "blkdiscard", flag: "allowWipe", pattern: /\bblkdiscard\b/, why: "discards every block of a device" },
   { op: "ceph-volume zap", flag: "allowWipe", pattern: /\bceph-volume\b[^\n]*\bzap\b/, why: "wipes an OSD device" },
   { op: "zpool destroy", flag: "allowWipe", pattern: /\bzpool\s+destroy\b/, why: "destroys a ZFS pool and its data" },
@@ -45,16 +48,19 @@ export const DESTRUCTIVE_OPS: readonly DestructiveOp[] = [
     why: "forces a pool over devices that may hold data",
   },
   { op: "zfs destroy", flag: "allowWipe", pattern: /\bzfs\s+destroy\b/, why: "destroys a dataset" },
+  // Matched by unguardedMkfs(): a format is allowed behind a guard that probes the same device.
   {
     op: "mkfs",
     flag: "allowWipe",
-    pattern: /\bmkfs(?:\.[a-z0-9]+)?\b/,
-    why: "formats a device (allowed only behind a `blkid DEV || mkfs` blank-disk guard)",
+    pattern: MKFS,
+    why: "formats a device (allowed only behind a `blkid DEV || mkfs … DEV` blank-disk guard)",
   },
   {
     op: "partition table change",
     flag: "allowRepartition",
-    pattern: /\b(?:parted|sfdisk|fdisk|gdisk)\b|\bsgdisk\b[^\n]*\s(?:-n|--new|-d|--delete)\b/,
+    // Listing (`fdisk -l`, `sfdisk -l/-d`, `parted … print`) only reads the table.
+    pattern:
+      /\b(?:fdisk|sfdisk)\b(?![^\n]*\s(?:-l|--list|-d|--dump)\b)|\bparted\b(?![^\n]*\b(?:print|-l|--list)\b)|\bgdisk\b|\bsgdisk\b[^\n]*\s(?:-n|--new|-d|--delete)\b/,
     why: "changes partitions",
   },
   { op: "qm destroy", flag: "allowDestroy", pattern: /\bqm\s+destroy\b|\bpvesh\s+delete\b[^\n]*\/qemu\//, why: "destroys a Proxmox VM" },
@@ -73,16 +79,29 @@ export interface DestructiveFinding {
 export function findDestructiveOps(script: string): DestructiveFinding[] {
   const out: DestructiveFinding[] = [];
   for (const d of DESTRUCTIVE_OPS) {
+    if (d.op === "mkfs") {
+      const unguarded = unguardedMkfs(script);
+      if (unguarded) out.push({ op: d.op, flag: d.flag, why: d.why, match: unguarded });
+      continue;
+    }
     const m = d.pattern.exec(script);
-    if (!m) continue;
-    if (d.op === "mkfs" && everyMkfsGuarded(script)) continue;
-    out.push({ op: d.op, flag: d.flag, why: d.why, match: m[0].trim() });
+    if (m) out.push({ op: d.op, flag: d.flag, why: d.why, match: m[0].trim() });
   }
   return out;
 }
 
-function everyMkfsGuarded(script: string): boolean {
-  return script.split("\n").every((line) => !/\bmkfs(?:\.[a-z0-9]+)?\b/.test(line) || BLANK_DISK_GUARD.test(line));
+/** The first format command not behind a blank-disk guard on the same device. */
+function unguardedMkfs(script: string): string | undefined {
+  for (const m of script.matchAll(MKFS)) {
+    const guardDev = m[1];
+    const cmd = m[2].trim();
+    const target = cmd
+      .split(/\s+/)
+      .filter((w) => w.startsWith("/dev/"))
+      .pop();
+    if (!guardDev || guardDev !== target) return cmd;
+  }
+  return undefined;
 }
 
 /** Throw if a rendered script carries an operation whose flag is false (the renderer-side guard). */

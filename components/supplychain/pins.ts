@@ -77,9 +77,17 @@ export function findImages(props: unknown, at: string[] = []): Array<{ path: str
 /** Packages installed by a script without a pinned version (`apt-get install foo` rather than `foo=1.2.3`). */
 export function unpinnedPackages(script: string): string[] {
   const out: string[] = [];
-  const re = /\b(?:apt-get|apt)\s+(?:-\S+\s+)*install\b([^\n;&|]*)/g;
-  for (let m = re.exec(script); m; m = re.exec(script)) {
-    for (const word of m[1].split(/\s+/)) {
+  // Join continued lines so `apt-get install -y \` + `curl` is one command.
+  const text = script.replace(/\\\r?\n/g, " ");
+  const re = /\b(?:apt-get|apt)\s+((?:(?:-o|-c|-t)\s+\S+\s+|-\S+\s+)*)install\b([^\n;&|]*)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const words = m[2].split(/\s+/);
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i];
+      if (word === "-o" || word === "-c" || word === "-t") {
+        i++; // the option's argument
+        continue;
+      }
       if (!word || word.startsWith("-") || word.startsWith("$") || word.startsWith('"$')) continue;
       if (!/=[^=\s]+/.test(word) && !word.endsWith(".deb")) out.push(word);
     }

@@ -48,6 +48,9 @@ export const secretMaterialHidden: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     for (const [prop, value] of Object.entries(args.props)) {
+      // @pulumi/command marks `connection` (and its privateKey) secret itself, and a command's
+      // output never echoes it; only key material inside the command text needs hiding.
+      if (prop === "connection") continue;
       const what = secretMaterialIn(value);
       if (!what) continue;
       if ((COMMAND_TYPES as readonly string[]).includes(args.type)) {

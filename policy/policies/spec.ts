@@ -65,7 +65,8 @@ export const constraintPolicies: StackValidationPolicy[] = [...new Set(CONSTRAIN
       if (!s || !spec) return;
       for (const rule of rules) {
         for (const f of rule.check(spec)) {
-          if (f.severity === "error" || warnOnly) reportViolation(`${formatPath(f.path)}: ${f.message}`, s.urn);
+          if (f.severity === "error" || warnOnly)
+            reportViolation(`The ClusterSpec must satisfy ${id}: ${formatPath(f.path)}: ${f.message}`, s.urn);
         }
       }
     },
@@ -84,7 +85,8 @@ export const clusterspecWarnings: StackValidationPolicy = {
     for (const rule of CONSTRAINT_RULES) {
       if (!rule.produces.includes("error")) continue; // reported by the rule's own advisory policy
       for (const f of rule.check(spec)) {
-        if (f.severity === "warning") reportViolation(`[${f.rule}] ${formatPath(f.path)}: ${f.message}`, s.urn);
+        if (f.severity === "warning")
+          reportViolation(`The ClusterSpec must satisfy ${f.rule} (a warning): ${formatPath(f.path)}: ${f.message}`, s.urn);
       }
     }
   },

@@ -18,7 +18,10 @@ function chartVersions(type: string, props: Record<string, unknown>): Array<{ wh
       return spec.chart ? [{ where: "spec.chart.spec.version", version: spec.chart?.spec?.version }] : [];
     case "kubernetes:source.toolkit.fluxcd.io/v1beta2:OCIRepository":
     case "kubernetes:source.toolkit.fluxcd.io/v1:OCIRepository":
-      return spec.ref?.digest ? [] : [{ where: "spec.ref.tag", version: spec.ref?.semver ?? spec.ref?.tag }];
+      if (spec.ref?.digest) return [];
+      return spec.ref?.semver !== undefined
+        ? [{ where: "spec.ref.semver", version: spec.ref.semver }]
+        : [{ where: "spec.ref.tag", version: spec.ref?.tag }];
     default:
       return [];
   }
@@ -36,11 +39,18 @@ export const pinnedChartVersions: ResourceValidationPolicy = {
   },
 };
 
+/**
+ * Container images live in Kubernetes objects (charts' values, HelmReleases, workloads). Other
+ * providers use `image` for machine images (a Hetzner OS image), which are not container references.
+ */
+const carriesContainerImages = (type: string): boolean => type.startsWith("kubernetes:");
+
 export const pinnedImages: ResourceValidationPolicy = {
   name: "pinned-images",
   description: "Checks whether every container image is pinned to a full version tag or a digest (no latest, no floating tags).",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
+    if (!carriesContainerImages(args.type)) return;
     for (const { path, image } of findImages(args.props)) {
       const why = imageUnpinnedReason(image);
       if (why) reportViolation(`${label(args)} must pin image ${image.ref} at ${path}: it ${why}.`);
@@ -54,6 +64,7 @@ export const imageDigests: ResourceValidationPolicy = {
     "Checks whether every container image is pinned by digest (@sha256:…); advisory in dev, mandatory in prod via policy config.",
   enforcementLevel: "advisory",
   validateResource: (args, reportViolation) => {
+    if (!carriesContainerImages(args.type)) return;
     for (const { path, image } of findImages(args.props)) {
       if (!image.digest) reportViolation(`${label(args)} must pin image ${image.ref} at ${path} by digest (…@sha256:<64 hex>).`);
     }

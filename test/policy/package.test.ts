@@ -40,7 +40,8 @@ describe("policy pack layout", () => {
   });
 
   it("has a policy config for every stack", () => {
-    for (const stack of ["dev", "prod"]) assert.ok(existsSync(path.join(ROOT, "policy", "config", `${stack}.json`)), `policy/config/${stack}.json`);
+    for (const stack of ["dev", "prod"])
+      assert.ok(existsSync(path.join(ROOT, "policy", "config", `${stack}.json`)), `policy/config/${stack}.json`);
     assert.equal(JSON.parse(read("policy/config/prod.json"))["image-digests"], "mandatory");
     assert.equal(JSON.parse(read("policy/config/dev.json"))["image-digests"], "advisory");
   });

@@ -1,0 +1,367 @@
+/**
+ * The policy pack against whole stacks, in-process (planStack: the real program under the mock
+ * engine, then the real pack): the dev and prod stacks and the seed fixture pass every mandatory
+ * policy; each boundary-breaking fixture program (test/fixtures/programs/*.js — the real kubedos
+ * program plus one offending resource under the right stage) yields exactly the violation it is
+ * built for, and nothing else; opening the governing flag in the spec silences it.
+ */
+import { strict as assert } from "node:assert";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseDocument } from "yaml";
+import { planStack, type PlanResult } from "../../../cli/commands/plan";
+import { mandatoryViolations, type Violation } from "../../../cli/engine/policy";
+import type { RecordedResource } from "../../../cli/engine/harness";
+import { UsageError } from "../../../cli/io";
+import { ALL_POLICIES, PACK_NAME } from "../../../policy/policies";
+
+/** Repository root: this file runs from dist/test/policy/stack. */
+const REPO_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
+const repoPath = (...p: string[]): string => path.join(REPO_ROOT, ...p);
+const DEV_SPEC = repoPath("stacks", "dev", "cluster.yaml");
+const SEED_SPEC = repoPath("test", "fixtures", "seed-15.2.yaml");
+/** The fixture programs are plain JS, read from the checkout (never compiled). */
+const program = (name: string): string => repoPath("test", "fixtures", "programs", `${name}.js`);
+
+const STAGE_TYPE = "kubedos:cluster:Stage";
+const VM_TYPE = "proxmoxve:index/vmLegacy:VmLegacy";
+const COMMAND_TYPE = "command:remote:Command";
+const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+
+const POLICY_NAMES = ALL_POLICIES.map((p) => p.name);
+const DEFAULT_LEVEL = new Map(ALL_POLICIES.map((p) => [p.name, p.enforcementLevel ?? "mandatory"]));
+const PACK_VERSION = (JSON.parse(readFileSync(repoPath("policy", "package.json"), "utf8")) as { version: string }).version;
+const policyConfig = (stack: string): Record<string, string> =>
+  JSON.parse(readFileSync(repoPath("policy", "config", `${stack}.json`), "utf8")) as Record<string, string>;
+
+/** A violation as a comparable key. */
+const key = (v: Violation): string => `${v.level} ${v.policy} ${v.urn} ${v.message}`;
+const show = (vs: Violation[]): string =>
+  vs.length ? vs.map((v) => `  [${v.level}] ${v.policy} ${v.urn}\n    ${v.message}`).join("\n") : "  (none)";
+
+function policyOf(res: PlanResult) {
+  assert.equal(res.run.error, undefined, `the program failed: ${res.run.error?.message}`);
+  assert.ok(res.policy, "no policy result");
+  return res.policy;
+}
+
+/** Violations of `res` that the baseline run (same spec, the real program) does not have. */
+function added(res: PlanResult, baseline: PlanResult): Violation[] {
+  const base = new Set(policyOf(baseline).violations.map(key));
+  return policyOf(res).violations.filter((v) => !base.has(key(v)));
+}
+
+function resource(res: PlanResult, type: string, name: string): RecordedResource {
+  const found = res.run.resources.filter((r) => r.type === type && r.name === name);
+  assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
+  return found[0];
+}
+
+function stageResource(res: PlanResult, stageKey: string): RecordedResource {
+  const s = res.run.resources.find((r) => r.type === STAGE_TYPE && r.outputs?.key === stageKey);
+  assert.ok(s, `no stage ${stageKey} in the graph`);
+  return s;
+}
+
+describe("policy pack on whole stacks (in-process, mock engine)", function () {
+  this.timeout(60_000);
+  let tmp: string;
+  const runs: Record<string, PlanResult> = {};
+  const get = (k: string): PlanResult => {
+    const r = runs[k];
+    assert.ok(r, `run ${k} did not happen`);
+    return r;
+  };
+
+  /** The dev spec with one YAML edit, written to the temp dir. */
+  function devWith(file: string, at: string[], value: unknown): string {
+    const doc = parseDocument(readFileSync(DEV_SPEC, "utf8"));
+    doc.setIn(at, value);
+    const f = path.join(tmp, file);
+    writeFileSync(f, doc.toString());
+    return f;
+  }
+
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), "kubedos-policy-stack-"));
+    const allowDestroy = devWith("dev-allow-destroy.yaml", ["spec", "substrate", "allowDestroy"], true);
+    const allowReset = devWith("dev-allow-reset.yaml", ["spec", "kubernetes", "allowReset"], true);
+    const disabled = path.join(tmp, "disable-substrate-protected.json");
+    writeFileSync(disabled, JSON.stringify({ "substrate-protected": "disabled" }));
+    // The harness drives one global Pulumi runtime: the runs go one after another.
+    const plans: Record<string, Parameters<typeof planStack>[0]> = {
+      dev: { stack: "dev" },
+      prod: { stack: "prod" },
+      seed: { spec: SEED_SPEC },
+      baseline: { spec: DEV_SPEC },
+      unprotectedVm: { spec: DEV_SPEC, program: program("unprotected-vm") },
+      protectedVm: { spec: DEV_SPEC, program: program("protected-vm") },
+      kubeadmReset: { spec: DEV_SPEC, program: program("kubeadm-reset") },
+      latestImage: { spec: DEV_SPEC, program: program("latest-image") },
+      destroyBaseline: { spec: allowDestroy },
+      destroyVm: { spec: allowDestroy, program: program("unprotected-vm") },
+      destroyReset: { spec: allowDestroy, program: program("kubeadm-reset") },
+      resetBaseline: { spec: allowReset },
+      resetReset: { spec: allowReset, program: program("kubeadm-reset") },
+      resetVm: { spec: allowReset, program: program("unprotected-vm") },
+      prodLatestImage: { stack: "prod", program: program("latest-image") },
+      disabledVm: { spec: DEV_SPEC, program: program("unprotected-vm"), policyConfig: disabled },
+    };
+    for (const [k, args] of Object.entries(plans)) runs[k] = await planStack(args);
+  });
+
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  describe("the real stacks", () => {
+    for (const [k, label] of [
+      ["dev", "the dev stack"],
+      ["prod", "the prod stack"],
+      ["seed", "the seed fixture (test/fixtures/seed-15.2.yaml)"],
+    ] as const) {
+      it(`runs every policy of the pack with zero mandatory violations for ${label}`, () => {
+        const p = policyOf(get(k));
+        assert.deepEqual(
+          p.policies.map((x) => x.name),
+          POLICY_NAMES,
+          "the result lists a different set of policies than policy/policies ALL_POLICIES",
+        );
+        assert.equal(new Set(POLICY_NAMES).size, POLICY_NAMES.length, "two policies share a name");
+        assert.deepEqual(p.pack, { name: PACK_NAME, version: PACK_VERSION });
+        assert.deepEqual(mandatoryViolations(p), [], `mandatory violations:\n${show(mandatoryViolations(p))}`);
+        for (const v of p.violations) assert.ok(POLICY_NAMES.includes(v.policy), `violation of an unknown policy ${v.policy}`);
+      });
+    }
+
+    it("reports only advisory violations for dev, among them the accepted failure-domain-quorum warning", () => {
+      const p = policyOf(get("dev"));
+      assert.ok(
+        p.violations.every((v) => v.level === "advisory"),
+        show(p.violations),
+      );
+      assert.ok(
+        p.violations.some((v) => v.policy === "failure-domain-quorum"),
+        `the dev spec's documented warning is missing:\n${show(p.violations)}`,
+      );
+    });
+
+    for (const stack of ["dev", "prod"] as const) {
+      it(`applies policy/config/${stack}.json to the ${stack} stack (each level from the file, or the policy's default)`, () => {
+        const p = policyOf(get(stack));
+        assert.equal(p.configFile, repoPath("policy", "config", `${stack}.json`));
+        const cfg = policyConfig(stack);
+        for (const pol of p.policies) assert.equal(pol.enforcementLevel, cfg[pol.name] ?? DEFAULT_LEVEL.get(pol.name), pol.name);
+      });
+    }
+
+    it("makes image-digests advisory in dev and mandatory in prod", () => {
+      const level = (k: string) => policyOf(get(k)).policies.find((x) => x.name === "image-digests")?.enforcementLevel;
+      assert.equal(level("dev"), "advisory");
+      assert.equal(level("prod"), "mandatory");
+    });
+
+    it("applies no config file to a --spec run (the seed fixture): every policy at its default level", () => {
+      const p = policyOf(get("seed"));
+      assert.equal(p.configFile, undefined);
+      for (const pol of p.policies) assert.equal(pol.enforcementLevel, DEFAULT_LEVEL.get(pol.name), pol.name);
+    });
+  });
+
+  describe("boundary-breaking fixture programs (dev spec)", () => {
+    it("builds the real graph under each fixture program: the 8 stages and the spec carried by Stage 0", () => {
+      const base = get("baseline");
+      for (const k of ["unprotectedVm", "protectedVm", "kubeadmReset", "latestImage"]) {
+        const r = get(k);
+        assert.equal(r.run.error, undefined, `${k}: ${r.run.error?.message}`);
+        const stages = r.run.resources.filter((x) => x.type === STAGE_TYPE);
+        assert.equal(stages.length, 8, k);
+        assert.deepEqual(stageResource(r, "spec").outputs?.clusterSpec, stageResource(base, "spec").outputs?.clusterSpec, k);
+        // The same graph as the real program, plus the one resource (and its default provider).
+        const extra = r.run.resources.filter((x) => !base.run.resources.some((b) => b.urn === x.urn));
+        assert.deepEqual(
+          extra.filter((x) => !x.type.startsWith("pulumi:providers:")).length,
+          1,
+          `${k} added: ${extra.map((x) => x.urn).join(", ")}`,
+        );
+        assert.deepEqual(r.run.exports, base.run.exports, `${k}: exports differ from the real program's`);
+      }
+    });
+
+    for (const [k, type, name, stageKey] of [
+      ["unprotectedVm", VM_TYPE, "rogue-vm", "substrate"],
+      ["protectedVm", VM_TYPE, "rogue-vm", "substrate"],
+      ["kubeadmReset", COMMAND_TYPE, "reset-cp-1", "kubernetes"],
+      ["latestImage", RELEASE_TYPE, "cilium", "kubernetes"],
+    ] as const) {
+      it(`hangs ${name} (${type}) of ${k} under the ${stageKey} stage, depending on nothing of a later stage`, () => {
+        const r = get(k);
+        const res = resource(r, type, name);
+        const stage = stageResource(r, stageKey);
+        assert.equal(res.parent, stage.urn);
+        // childOpts makes it wait for the earlier stages; a dependsOn on a component resolves to
+        // the component's custom children, and the real program has none yet, so the recorded
+        // list may be empty. Whatever is there must belong to an earlier stage.
+        const idx = stage.outputs?.index as number;
+        const stageIndexOf = (urn: string | undefined): number | undefined => {
+          for (let x = r.run.resources.find((y) => y.urn === urn); x; x = r.run.resources.find((y) => y.urn === x!.parent))
+            if (x.type === STAGE_TYPE) return x.outputs?.index as number;
+          return undefined;
+        };
+        for (const d of res.dependencies) {
+          const i = stageIndexOf(d);
+          assert.ok(i !== undefined && i < idx, `${name} depends on ${d}, which is not of a stage before ${stageKey}`);
+        }
+      });
+    }
+
+    it("reports substrate-protected, mandatory, naming the unprotected VM's urn — and nothing else — for unprotected-vm.js", () => {
+      const r = get("unprotectedVm");
+      const vm = resource(r, VM_TYPE, "rogue-vm");
+      assert.equal(vm.protect, false);
+      const a = added(r, get("baseline"));
+      assert.equal(a.length, 1, show(a));
+      assert.equal(a[0].policy, "substrate-protected");
+      assert.equal(a[0].level, "mandatory");
+      assert.equal(a[0].urn, vm.urn);
+      assert.match(
+        a[0].message,
+        /^Substrate resource rogue-vm \(proxmoxve:index\/vmLegacy:VmLegacy\) must be protected while substrate\.allowDestroy is false/,
+      );
+      assert.deepEqual(mandatoryViolations(policyOf(r)), a);
+    });
+
+    it("reports nothing new for protected-vm.js, the passing twin (protect: true)", () => {
+      const r = get("protectedVm");
+      assert.equal(resource(r, VM_TYPE, "rogue-vm").protect, true);
+      assert.deepEqual(added(r, get("baseline")), []);
+      assert.deepEqual(mandatoryViolations(policyOf(r)), []);
+    });
+
+    it("reports destructive-commands, mandatory, naming the command's urn — and nothing else — for kubeadm-reset.js", () => {
+      const r = get("kubeadmReset");
+      const cmd = resource(r, COMMAND_TYPE, "reset-cp-1");
+      const a = added(r, get("baseline"));
+      assert.equal(a.length, 1, show(a));
+      assert.equal(a[0].policy, "destructive-commands");
+      assert.equal(a[0].level, "mandatory");
+      assert.equal(a[0].urn, cmd.urn);
+      assert.match(a[0].message, /^Command reset-cp-1 \(command:remote:Command\) must not run kubeadm reset in create/);
+      assert.match(a[0].message, /allowReset/);
+      assert.deepEqual(mandatoryViolations(policyOf(r)), a);
+    });
+
+    it("reports pinned-images, mandatory, naming the release's urn (plus the advisory image-digests) for latest-image.js", () => {
+      const r = get("latestImage");
+      const rel = resource(r, RELEASE_TYPE, "cilium");
+      const a = added(r, get("baseline"));
+      assert.deepEqual(a.map((v) => `${v.level} ${v.policy}`).sort(), ["advisory image-digests", "mandatory pinned-images"], show(a));
+      assert.ok(
+        a.every((v) => v.urn === rel.urn),
+        show(a),
+      );
+      const pinned = a.find((v) => v.policy === "pinned-images")!;
+      assert.match(pinned.message, /quay\.io\/cilium\/cilium:latest/);
+      assert.match(pinned.message, /latest/);
+      assert.deepEqual(mandatoryViolations(policyOf(r)), [pinned]);
+    });
+
+    it("makes the latest image a second mandatory violation (image-digests) under the prod stack's config", () => {
+      const r = get("prodLatestImage");
+      const rel = resource(r, RELEASE_TYPE, "cilium");
+      const m = mandatoryViolations(policyOf(r));
+      assert.deepEqual(m.map((v) => v.policy).sort(), ["image-digests", "pinned-images"], show(m));
+      assert.ok(m.every((v) => v.urn === rel.urn));
+    });
+  });
+
+  describe("opening a boundary in the spec", () => {
+    it("reports no substrate-protected violation for unprotected-vm.js when the spec sets allowDestroy: true", () => {
+      const r = get("destroyVm");
+      const p = policyOf(r);
+      assert.deepEqual(
+        p.violations.filter((v) => v.policy === "substrate-protected"),
+        [],
+      );
+      assert.deepEqual(mandatoryViolations(p), [], show(mandatoryViolations(p)));
+      assert.deepEqual(added(r, get("destroyBaseline")), []);
+    });
+
+    it("warns loudly in the program's log when allowDestroy is true, and not otherwise", () => {
+      for (const k of ["destroyVm", "destroyBaseline"]) {
+        const warns = get(k).run.logs.filter((l) => l.severity === "warn" && /allowDestroy/.test(l.message));
+        assert.equal(warns.length, 1, `${k}: ${JSON.stringify(get(k).run.logs)}`);
+        assert.match(warns[0].message, /substrate\.allowDestroy is TRUE for dev-lab/);
+        assert.match(warns[0].message, /NOT protected/);
+        assert.match(warns[0].message, /destroy or replace/);
+      }
+      for (const k of ["baseline", "unprotectedVm", "dev"])
+        assert.ok(!get(k).run.logs.some((l) => /allowDestroy/.test(l.message)), `${k} warns about allowDestroy although it is false`);
+    });
+
+    it("reports no destructive-commands violation for kubeadm-reset.js when the spec sets allowReset: true", () => {
+      const r = get("resetReset");
+      const p = policyOf(r);
+      assert.deepEqual(
+        p.violations.filter((v) => v.policy === "destructive-commands"),
+        [],
+      );
+      assert.deepEqual(mandatoryViolations(p), [], show(mandatoryViolations(p)));
+      assert.deepEqual(added(r, get("resetBaseline")), []);
+    });
+
+    it("keeps each flag to its own boundary: allowDestroy does not permit kubeadm reset, allowReset does not unprotect VMs", () => {
+      const d = mandatoryViolations(policyOf(get("destroyReset")));
+      assert.deepEqual(
+        d.map((v) => v.policy),
+        ["destructive-commands"],
+        show(d),
+      );
+      const r = mandatoryViolations(policyOf(get("resetVm")));
+      assert.deepEqual(
+        r.map((v) => v.policy),
+        ["substrate-protected"],
+        show(r),
+      );
+    });
+  });
+
+  describe("policy config (as --policy-config)", () => {
+    it("silences substrate-protected for unprotected-vm.js when a config disables it", () => {
+      const p = policyOf(get("disabledVm"));
+      assert.equal(p.policies.find((x) => x.name === "substrate-protected")?.enforcementLevel, "disabled");
+      assert.deepEqual(
+        p.violations.filter((v) => v.policy === "substrate-protected"),
+        [],
+      );
+      assert.deepEqual(mandatoryViolations(p), []);
+    });
+
+    it("restores every level on the next run without a config (the pack is configured per run)", () => {
+      // disabledVm ran last in before(); run the plain fixture again after it.
+      return planStack({ spec: DEV_SPEC, program: program("unprotected-vm") }).then((r) => {
+        assert.deepEqual(
+          mandatoryViolations(policyOf(r)).map((v) => v.policy),
+          ["substrate-protected"],
+        );
+      });
+    });
+
+    for (const [label, text, expect] of [
+      ["is not JSON", "{ substrate-protected: disabled", /not-json\.json: /],
+      ["names an unknown policy", JSON.stringify({ "no-such-policy": "advisory" }), /no-such-policy/],
+      ["gives an unknown enforcement level", JSON.stringify({ "substrate-protected": "sometimes" }), /sometimes/],
+    ] as const) {
+      it(`rejects a policy config that ${label} with a usage error (exit 2) naming the file`, async () => {
+        const f = path.join(tmp, label.startsWith("is not") ? "not-json.json" : `${label.replace(/\W+/g, "-")}.json`);
+        writeFileSync(f, text);
+        await assert.rejects(planStack({ stack: "dev", policyConfig: f }), (err: unknown) => {
+          assert.ok(err instanceof UsageError, `not a UsageError: ${String((err as Error)?.stack ?? err)}`);
+          assert.equal(err.exitCode, 2);
+          assert.ok(err.message.includes(f), err.message);
+          assert.match(err.message, expect);
+          return true;
+        });
+      });
+    }
+  });
+});
