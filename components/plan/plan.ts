@@ -33,6 +33,8 @@ export interface PlanPlane {
   name: string;
   cidr: string;
   purpose: string;
+  /** UDP port WireGuard listens on for this plane. */
+  port: number;
   /** Reserved infrastructure addresses on this plane. */
   reserved: { controlPlaneVip?: string; operatorPeer?: string };
 }
@@ -49,8 +51,24 @@ export interface Plan {
   controlPlaneEndpoint?: { kind: "vip"; plane: string; address: string; port: number } | { kind: "load-balancer"; port: number };
   nodes: PlanNode[];
   stages: PlannedStage[];
+  /** SSH policy every node enforces (seed 001 §7.4). */
+  ssh: { allowUsers: string[]; authorizedKeys: string[]; allowFrom: string[] };
+  /** Air-gap mirrors: the only sources nodes are configured with. */
+  mirrors: {
+    apt?: { url: string; suite: string; components: string[]; signingKey?: string };
+    registry?: string;
+    charts?: string;
+  };
+  /** The uplink network kubedos numbers (Proxmox underlay, Hetzner private network), if any. */
+  underlay?: { cidr: string; gateway?: string; nameservers: string[] };
   /** sha256 of the canonical JSON of the validated spec: the plan's input identity. */
   specDigest: string;
+}
+
+/** Default WireGuard port of a plane: 51820 + N for a plane named wgN (rule plane-ports requires `port` otherwise). */
+export function defaultPlanePort(name: string): number | undefined {
+  const m = /^wg(\d{1,3})$/.exec(name);
+  return m ? 51820 + Number(m[1]) : undefined;
 }
 
 /** Build the Plan from a spec that passed `validateSpecText` (behaviour on invalid specs is undefined). */
@@ -74,6 +92,7 @@ export function buildPlan(spec: ClusterSpec): Plan {
         name,
         cidr: c.text,
         purpose: p.purpose,
+        port: p.port ?? defaultPlanePort(name) ?? 0,
         reserved: {
           ...(name === kubePlane && s.substrate.type !== "hetzner"
             ? { controlPlaneVip: reservedAddress(c, RESERVED.controlPlaneVip) }
@@ -133,6 +152,25 @@ export function buildPlan(spec: ClusterSpec): Plan {
       : {}),
     nodes,
     stages: planStages(spec, boundaries),
+    ssh: {
+      allowUsers: [...s.security.ssh.allowUsers],
+      authorizedKeys: [...(s.security.ssh.authorizedKeys ?? [])],
+      allowFrom: [...(s.security.ssh.allowFrom ?? [])],
+    },
+    mirrors: {
+      ...(s.mirrors?.apt ? { apt: { ...s.mirrors.apt, components: [...s.mirrors.apt.components] } } : {}),
+      ...(s.mirrors?.registry ? { registry: s.mirrors.registry } : {}),
+      ...(s.mirrors?.charts ? { charts: s.mirrors.charts } : {}),
+    },
+    ...(underlay
+      ? {
+          underlay: {
+            cidr: underlay.cidr.text,
+            ...(s.substrate.type === "proxmox" && s.networking.underlay?.gateway ? { gateway: s.networking.underlay.gateway } : {}),
+            nameservers: s.substrate.type === "proxmox" ? [...(s.networking.underlay?.nameservers ?? [])] : [],
+          },
+        }
+      : {}),
     specDigest: digest(spec),
   };
 }

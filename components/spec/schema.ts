@@ -101,6 +101,37 @@ export const ProxmoxSchema = z.strictObject({
   storagePools: z.array(StoragePoolSchema).min(1),
   /** Tags set on every VM (the artifact version tag is added automatically). */
   tags: z.array(z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9_:.+-]*$/, "must be a Proxmox tag (letters, digits, _ : . + -)")).optional(),
+  /** Extension. A VM template to full-clone every node from (pinned by vmid). One of `template` or `image` is needed to build VMs. */
+  template: z
+    .strictObject({
+      /** vmid of the template. */
+      vmid: z.int().min(100).max(999_999_999),
+      /** Proxmox host that holds the template. */
+      node: z.string().min(1),
+    })
+    .optional(),
+  /** Extension. A cloud image imported as each VM's OS disk, pinned by checksum. */
+  image: z
+    .strictObject({
+      /** Image URL on a mirror the Proxmox hosts reach. */
+      url: z.url({ protocol: /^https?$/ }),
+      /** sha256 of the image (hex). */
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex characters"),
+      /** Datastore (with `iso`/`import` content) the image is downloaded to. */
+      datastore: z.string().min(1),
+    })
+    .optional(),
+  /** Extension. Datastore with `snippets` content where per-node cloud-init user data is uploaded (default `local`). */
+  snippetsDatastore: z.string().min(1).optional(),
+  /** Extension. Register VMs as Proxmox HA resources so the cluster restarts them on another host. */
+  ha: z
+    .strictObject({
+      /** Manage HA resources for the VMs. */
+      enabled: z.boolean(),
+      /** HA group to place the resources in. */
+      group: z.string().min(1).optional(),
+    })
+    .optional(),
   /**
    * Extension. The Proxmox hosts VMs are placed on, each in a failure domain. Needed to resolve
    * `placement.by: [node]`; without it the plan cannot name a host per VM (a warning).
@@ -136,11 +167,6 @@ export const HetznerSchema = z.strictObject({
   }),
   /** Extension. Placement: spread control planes across locations / placement groups. */
   placement: PlacementSchema.optional(),
-  /** Extension. Inbound firewall: default deny; WireGuard ports open between nodes, SSH only from these sources. */
-  firewall: z.strictObject({
-    /** CIDRs allowed to reach SSH (22/tcp) on the public interface. Never 0.0.0.0/0 in production. */
-    sshSources: z.array(cidr4),
-  }),
   /** Extension. Load balancer in front of the Kubernetes API. */
   loadBalancer: z.strictObject({
     /** Load balancer type, e.g. `lb11`. */
@@ -268,6 +294,8 @@ export const PlaneSchema = z.strictObject({
   cidr: cidr4,
   /** Traffic class the plane carries. */
   purpose: z.enum(["control", "observability", "kubernetes-backend", "storage"]),
+  /** Extension. UDP port WireGuard listens on for this plane (default 51820 + N for a plane named wgN). */
+  port: z.int().min(1).max(65535).optional(),
 });
 
 export const AllowRuleSchema = z.strictObject({
@@ -336,6 +364,12 @@ export const SecuritySchema = z.strictObject({
     allowUsers: z.array(z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name")).min(1),
     /** Password authentication; must be false (key-only). */
     passwordAuth: z.boolean(),
+    /**
+     * Extension. CIDRs that may reach SSH (22/tcp) on a node's uplink — the operator or CI host that
+     * runs kubedos before the control plane (wg1) exists. Everything else reaches SSH over wg1 only.
+     * Applied by every node's nftables and by the Hetzner cloud firewall. Never 0.0.0.0/0.
+     */
+    allowFrom: z.array(cidr4).optional(),
     /** Extension. Public keys authorised for the allowed users. */
     authorizedKeys: z
       .array(
@@ -508,6 +542,37 @@ export const AcceptanceSchema = z.strictObject({
     .optional(),
 });
 
+// ---------------------------------------------------------------- mirrors (air-gap)
+
+export const MirrorsSchema = z.strictObject({
+  /** Extension. The Debian/Ubuntu package mirror nodes install from; no other source is configured. */
+  apt: z
+    .strictObject({
+      /** Mirror URL, e.g. `http://mirror.lab.example/debian`. */
+      url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://mirror.lab.example/debian" }),
+      /** Distribution suite, e.g. `bookworm`. */
+      suite: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "must be a suite name such as bookworm"),
+      /** Components, e.g. `[main]`. */
+      components: z.array(z.string().regex(/^[a-z0-9-]+$/, "must be a component name such as main")).min(1),
+      /** ASCII-armored public key the mirror's Release file is signed with (apt `signed-by`). */
+      signingKey: z
+        .string()
+        .regex(/-----BEGIN PGP PUBLIC KEY BLOCK-----/, "must be an ASCII-armored PGP public key")
+        .optional(),
+    })
+    .optional(),
+  /** Extension. Container registry mirror (host[:port]) every image is pulled from. */
+  registry: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?$/i, "must be a registry host such as registry.lab.example:5000")
+    .optional(),
+  /** Extension. Helm chart source (an `oci://` or `https://` URL). */
+  charts: z
+    .string()
+    .regex(/^(oci|https?):\/\/\S+$/, "must be an oci:// or https:// URL")
+    .optional(),
+});
+
 // ---------------------------------------------------------------- root
 
 export const ClusterSpecSchema = z.strictObject({
@@ -535,6 +600,8 @@ export const ClusterSpecSchema = z.strictObject({
     kubernetes: KubernetesSchema,
     /** Acceptance gates and drills. */
     acceptance: AcceptanceSchema,
+    /** Extension. Air-gap mirrors: where packages, images and charts come from (nothing else is reached). */
+    mirrors: MirrorsSchema.optional(),
   }),
 });
 

@@ -1,0 +1,22 @@
+/**
+ * Bare metal: the hosts exist already. No substrate resource is created — the spec names each
+ * host's address and SSH host key, and every later connection pins that key.
+ */
+import type { Plan } from "../plan/plan";
+import type { SubstrateNode, SubstrateResult } from "./types";
+
+export function createBareMetal(plan: Plan): SubstrateResult {
+  const nodes: SubstrateNode[] = plan.nodes.map((node) => ({
+    name: node.name,
+    role: node.role,
+    failureDomain: node.failureDomain,
+    uplinkAddress: node.placement.sshAddress!,
+    ssh: {
+      host: node.placement.sshAddress!,
+      port: node.placement.sshPort ?? 22,
+      user: plan.ssh.allowUsers[0],
+      hostKey: node.placement.hostKey!,
+    },
+  }));
+  return { nodes };
+}
