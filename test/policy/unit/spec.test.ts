@@ -339,13 +339,13 @@ describe("policy/policies/spec.ts (unit)", () => {
       assert.deepEqual(runStackPolicy(clusterspecWarnings, stackOf(DEV_SPEC)), []);
     });
 
-    it("rejects the spec when defaultInterPlane is allow, prefixing the rule id", () => {
+    it("rejects the spec when defaultInterPlane is allow, naming the rule it warns under", () => {
       const spec = edited(CLEAN_SPEC, (s) => (s.spec.networking.policy.defaultInterPlane = "allow"));
       const stage = specStage(spec);
       assert.deepEqual(runStackPolicyDetailed(clusterspecWarnings, [clusterComponent(), stage]), [
         {
           message:
-            "[inter-plane-default] spec.networking.policy.defaultInterPlane: defaultInterPlane is allow: every plane can reach every other; set it to deny and list the flows you need under `allow`",
+            "The ClusterSpec must satisfy inter-plane-default (a warning): spec.networking.policy.defaultInterPlane: defaultInterPlane is allow: every plane can reach every other; set it to deny and list the flows you need under `allow`",
           urn: stage.urn,
         },
       ]);
