@@ -11,6 +11,8 @@ commands:
                                                     run the program under the in-process mock engine and the policy
                                                     pack in-process; print the graph and every policy's result
                                                     (exit 1 on an invalid spec or a mandatory violation)
+  render (--stack NAME | --spec FILE) --out DIR     write every node's rendered artifacts (nodes/<node>/…) and the plan;
+                                                    secrets 0600; host keys derive from KUBEDOS_MASTER_SEED
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -37,6 +39,16 @@ export async function main(argv: string[]): Promise<number> {
           json: !!a.values.json,
           policyConfig: a.values["policy-config"] as string | undefined,
           program: a.values.program as string | undefined,
+        });
+      }
+      case "render": {
+        const a = parse(rest, { stack: { type: "string" }, spec: { type: "string" }, out: { type: "string" } });
+        if (a.positionals.length > 0) throw new UsageError(`render takes no positional arguments (got ${a.positionals.join(" ")})`);
+        const { renderCommand } = await import("./commands/render");
+        return await renderCommand({
+          stack: a.values.stack as string | undefined,
+          spec: a.values.spec as string | undefined,
+          out: a.values.out as string | undefined,
         });
       }
       case undefined:

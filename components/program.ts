@@ -6,6 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Cluster } from "./cluster";
+import { createFirstboot } from "./firstboot/apply";
+import { renderCloudInit } from "./firstboot/cloud-init";
+import { nodeHostKey } from "./secrets/derive";
+import { createSubstrate, type SubstrateResult } from "./substrate";
 import { buildPlan, type Plan } from "./plan/plan";
 import { formatDiagnostic } from "./spec/diagnostics";
 import type { ClusterSpec } from "./spec/schema";
@@ -14,7 +18,10 @@ import { validateSpecText } from "./spec/validate";
 /** Config keys of the `kubedos` namespace (Pulumi.<stack>.yaml). */
 export const CONFIG = {
   clusterSpec: "clusterSpec",
+  /** Secret: every credential derives from it (DESIGN.md §7). */
   masterSeed: "masterSeed",
+  /** Secret: the operator's SSH private key, for the authorizedKeys of security.ssh. */
+  sshPrivateKey: "sshPrivateKey",
 } as const;
 
 export async function runProgram(): Promise<Record<string, unknown>> {
@@ -22,8 +29,33 @@ export async function runProgram(): Promise<Record<string, unknown>> {
   const specFile = config.require(CONFIG.clusterSpec);
   const specPath = path.isAbsolute(specFile) ? specFile : path.resolve(process.cwd(), specFile);
   const { plan, spec } = stage0(specPath, specFile);
+  const seed = config.requireSecret(CONFIG.masterSeed);
+  const sshKey = config.requireSecret(CONFIG.sshPrivateKey);
   const cluster = new Cluster(plan.cluster.name, { plan, spec });
-  return planExports(plan, cluster);
+
+  // Stage 1: machines. Host keys derive from the seed, so user data can carry the key and every
+  // later connection can pin it before the machine has ever booted.
+  const hostKeys = new Map(plan.nodes.map((n) => [n.name, seed.apply((s) => nodeHostKey(s, plan.cluster.name, n.name))]));
+  const substrate = createSubstrate(cluster.stage("substrate"), plan, spec, {
+    userData: (node) => pulumi.secret(hostKeys.get(node.name)!.apply((hostKey) => renderCloudInit({ plan, node, hostKey }))),
+    hostPublicKey: (node) => pulumi.unsecret(hostKeys.get(node.name)!.apply((k) => k.publicKey)),
+  });
+
+  // Stage 2: firstboot identity and baseline, and the readiness signal the next stage waits for.
+  const firstboot = createFirstboot(cluster.stage("firstboot"), plan, substrate.nodes, sshKey);
+  return { ...planExports(plan, cluster), substrate: substrateExports(substrate), firstboot: [...firstboot.ready.keys()] };
+}
+
+/** Per node, how kubedos reaches it (the host key is public; nothing secret here). */
+function substrateExports(s: SubstrateResult): Record<string, unknown> {
+  return {
+    apiEndpoint: s.apiEndpoint ?? null,
+    nodes: s.nodes.map((n) => ({
+      name: n.name,
+      uplink: n.uplinkAddress,
+      ssh: { host: n.ssh.host, port: n.ssh.port, user: n.ssh.user, hostKey: n.ssh.hostKey },
+    })),
+  };
 }
 
 /** Stage 0 inside the program: the same validation as `kubedos validate`, the same messages. */

@@ -80,9 +80,16 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
   const logs: StackRun["logs"] = [];
 
   await pulumi.runtime.setMocks(mocks, project, opts.stack, false);
-  pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
+  const { config, secretKeys } = withOfflineSecrets(opts.config, opts.secretKeys ?? []);
+  pulumi.runtime.setAllConfig(config, secretKeys);
   wrapMonitor(recorded, order);
   const restoreLog = captureLogs(logs);
+  // When the program throws after resources exist, the SDK rejects the stack's output promise
+  // a second time with the same error and nobody awaits it. Collect those instead of crashing;
+  // the error itself is reported once, below.
+  const stray: unknown[] = [];
+  const onStray = (reason: unknown) => stray.push(reason);
+  process.on("unhandledRejection", onStray);
 
   // A fresh module graph per run: the program's module state must not leak between stacks.
   evictProgramModules(program);
@@ -112,7 +119,14 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
   } finally {
     // Drain outstanding RPCs so no registration lands after we read the graph.
     await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off("unhandledRejection", onStray);
     restoreLog();
+  }
+  if (!error && stray.length > 0) {
+    const first = stray[0];
+    const isRunError = first instanceof Error && pulumi.RunError.isInstance(first);
+    error = { message: isRunError ? (first as Error).message : String((first as Error)?.stack ?? first), isRunError };
   }
   return {
     project,
@@ -122,6 +136,31 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
     error,
     logs,
   };
+}
+
+/**
+ * Offline runs need the secrets a real run takes from the stack config. Without them, the
+ * master seed comes from KUBEDOS_MASTER_SEED and the SSH key from KUBEDOS_SSH_PRIVATE_KEY; failing
+ * those, fixed placeholders stand in — derived keys are then placeholders too, which a plan
+ * may show but a real `pulumi up` never uses (it requires both as stack secrets).
+ */
+export const OFFLINE_PLACEHOLDER_SEED = "kubedos-offline-plan-placeholder-seed";
+export const OFFLINE_PLACEHOLDER_SSH_KEY = "kubedos-offline-plan-placeholder-ssh-key";
+
+function withOfflineSecrets(
+  config: Record<string, string>,
+  secretKeys: string[],
+): { config: Record<string, string>; secretKeys: string[] } {
+  const out = { ...config };
+  const keys = new Set(secretKeys);
+  const fill = (key: string, env: string | undefined, placeholder: string) => {
+    if (out[key] !== undefined) return;
+    out[key] = env && env.length > 0 ? env : placeholder;
+    keys.add(key);
+  };
+  fill("kubedos:masterSeed", process.env.KUBEDOS_MASTER_SEED, OFFLINE_PLACEHOLDER_SEED);
+  fill("kubedos:sshPrivateKey", process.env.KUBEDOS_SSH_PRIVATE_KEY, OFFLINE_PLACEHOLDER_SSH_KEY);
+  return { config: out, secretKeys: [...keys] };
 }
 
 type Callback = (err: Error | null, resp?: { getUrn(): string }) => void;

@@ -11,6 +11,7 @@ import type { ClusterSpec, SubstrateType } from "../spec/schema";
 import { assignOrdinals, hostAddress, ordinalSpace, RESERVED, reservedAddress, underlayCidr, type OrdinalSpace } from "./addressing";
 import { parseCidr } from "./ipv4";
 import { placeNodes, type Placement } from "./placement";
+import { defaultPlanePort } from "./ports";
 import { planStages, type PlannedStage } from "./stages";
 
 export interface PlanNode {
@@ -63,12 +64,6 @@ export interface Plan {
   underlay?: { cidr: string; gateway?: string; nameservers: string[] };
   /** sha256 of the canonical JSON of the validated spec: the plan's input identity. */
   specDigest: string;
-}
-
-/** Default WireGuard port of a plane: 51820 + N for a plane named wgN (rule plane-ports requires `port` otherwise). */
-export function defaultPlanePort(name: string): number | undefined {
-  const m = /^wg(\d{1,3})$/.exec(name);
-  return m ? 51820 + Number(m[1]) : undefined;
 }
 
 /** Build the Plan from a spec that passed `validateSpecText` (behaviour on invalid specs is undefined). */

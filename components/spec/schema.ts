@@ -181,12 +181,15 @@ export const BareMetalHostSchema = z.strictObject({
   address: ipv4,
   /** SSH port (default 22). */
   port: z.int().min(1).max(65535).optional(),
-  /** The host's SSH public host key (`ssh-ed25519 AAAA…`); every connection pins it. */
+  /**
+   * The host's Ed25519 SSH public host key (`ssh-ed25519 AAAA…`); every connection pins it, and the
+   * hardened sshd serves only the Ed25519 host key.
+   */
   hostKey: z
     .string()
     .regex(
-      /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/=]+$/,
-      "must be an SSH public host key such as 'ssh-ed25519 AAAA…'",
+      /^ssh-ed25519 [A-Za-z0-9+/=]+$/,
+      "must be the host's Ed25519 public key ('ssh-ed25519 AAAA…'): the hardened sshd serves only that key type",
     ),
 });
 
@@ -370,10 +373,15 @@ export const SecuritySchema = z.strictObject({
      * Applied by every node's nftables and by the Hetzner cloud firewall. Never 0.0.0.0/0.
      */
     allowFrom: z.array(cidr4).optional(),
-    /** Extension. Public keys authorised for the allowed users. */
+    /** Extension. Ed25519 public keys authorised for the allowed users (sshd accepts no other type). */
     authorizedKeys: z
       .array(
-        z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com|ssh-rsa) \S+/, "must be an OpenSSH public key"),
+        z
+          .string()
+          .regex(
+            /^(ssh-ed25519|sk-ssh-ed25519@openssh\.com) \S+/,
+            "must be an Ed25519 OpenSSH public key ('ssh-ed25519 AAAA…' or a security-key sk-ssh-ed25519): sshd accepts no other key type",
+          ),
       )
       .optional(),
   }),

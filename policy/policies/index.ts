@@ -3,7 +3,15 @@ import type { Policies } from "@pulumi/policy";
 import { boundaryPolicies } from "./boundaries";
 import { hygienePolicies } from "./hygiene";
 import { specPolicies } from "./spec";
+import { substratePolicies } from "./substrate";
 import { supplyChainPolicies } from "./supply-chain";
 
-export const ALL_POLICIES: Policies = [...specPolicies, ...boundaryPolicies, ...supplyChainPolicies, ...hygienePolicies];
+export const ALL_POLICIES: Policies = [
+  ...specPolicies,
+  ...boundaryPolicies,
+  ...substratePolicies.stack,
+  ...substratePolicies.resource,
+  ...supplyChainPolicies,
+  ...hygienePolicies,
+];
 export const PACK_NAME = "kubedos";

@@ -12,12 +12,22 @@ import {
   knownPlanes,
   planeCapacity,
   planeCidrOverlap,
+  planePorts,
   underlayAddresses,
 } from "./network";
+import { airgapMirrors } from "./mirrors";
 import { failureDomainQuorum, haQuorum } from "./quorum";
-import { sshKeyOnly, trustBootstrap } from "./security";
+import { sshKeyOnly, sshSources, trustBootstrap } from "./security";
 import { cephReplication } from "./storage";
-import { knownReferences, placementHosts, substrateNodeShape, uniqueNames, vlanTrunkConsistency, vmidRange } from "./substrate";
+import {
+  knownReferences,
+  placementHosts,
+  substrateNodeShape,
+  substrateSource,
+  uniqueNames,
+  vlanTrunkConsistency,
+  vmidRange,
+} from "./substrate";
 import type { ConstraintRule, Finding, Section } from "./types";
 
 export type { ConstraintRule, Finding, Section } from "./types";
@@ -44,6 +54,10 @@ export const CONSTRAINT_RULES: readonly ConstraintRule[] = [
   sshKeyOnly,
   trustBootstrap,
   acceptanceGates,
+  planePorts,
+  substrateSource,
+  sshSources,
+  airgapMirrors,
 ];
 
 /** The rule ids `validate` can report, `schema` first. */

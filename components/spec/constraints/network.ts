@@ -1,5 +1,6 @@
 /** Plane, policy and addressing rules (seed 001 §10, §15.3). */
 import { assignOrdinals, numberedNetworks, ordinalSpace, HOST_OFFSET } from "../../plan/addressing";
+import { defaultPlanePort } from "../../plan/ports";
 import { contains, formatIp, isNetworkOrBroadcast, overlaps, parseCidr, parseIp } from "../../plan/ipv4";
 import { error, warning, type ConstraintRule, type Finding } from "./types";
 
@@ -354,6 +355,39 @@ export const underlayAddresses: ConstraintRule = {
           ),
         );
     });
+    return out;
+  },
+};
+
+export const planePorts: ConstraintRule = {
+  id: "plane-ports",
+  description:
+    "Checks whether every plane has a WireGuard port (explicit, or 51820 + N for a plane named wgN) and no two planes share one.",
+  produces: ["error"],
+  needs: ["networking"],
+  check(spec) {
+    const out: Finding[] = [];
+    const byPort = new Map<number, string>();
+    for (const [name, p] of Object.entries(spec.spec.networking.planes)) {
+      const path = ["spec", "networking", "planes", name];
+      const port = p.port ?? defaultPlanePort(name);
+      if (port === undefined) {
+        out.push(
+          error("plane-ports", path, `plane ${name} has no port and its name is not wgN, so no default applies; set port: (e.g. 51830)`),
+        );
+        continue;
+      }
+      const other = byPort.get(port);
+      if (other)
+        out.push(
+          error(
+            "plane-ports",
+            [...path, "port"],
+            `plane ${name} uses UDP port ${port}, already used by plane ${other}; every plane needs its own port`,
+          ),
+        );
+      else byPort.set(port, name);
+    }
     return out;
   },
 };

@@ -55,3 +55,31 @@ export const trustBootstrap: ConstraintRule = {
     return out;
   },
 };
+
+export const sshSources: ConstraintRule = {
+  id: "ssh-sources",
+  description: "Checks whether SSH on the uplink is open only to declared sources, never to the world.",
+  produces: ["error", "warning"],
+  needs: ["security"],
+  check(spec) {
+    const from = spec.spec.security.ssh.allowFrom;
+    const path = ["spec", "security", "ssh", "allowFrom"];
+    if (from === undefined || from.length === 0) {
+      return [
+        warning(
+          "ssh-sources",
+          ["spec", "security", "ssh"],
+          "no allowFrom is declared: SSH on the uplink is closed, and kubedos cannot reach a node before its control plane (wg1) is up — list the operator or CI host CIDRs",
+        ),
+      ];
+    }
+    const out: Finding[] = [];
+    from.forEach((c, i) => {
+      if (c.endsWith("/0"))
+        out.push(
+          error("ssh-sources", [...path, i], `allowFrom ${c} opens SSH to the whole internet; list the operator or CI host CIDRs instead`),
+        );
+    });
+    return out;
+  },
+};

@@ -329,3 +329,44 @@ export const placementHosts: ConstraintRule = {
     return out;
   },
 };
+
+export const substrateSource: ConstraintRule = {
+  id: "substrate-source",
+  description:
+    "Checks whether the substrate can build machines: a Proxmox template or image (not both) and an underlay to address the VMs.",
+  produces: ["error", "warning"],
+  needs: ["substrate", "networking"],
+  check(spec) {
+    const s = spec.spec.substrate;
+    if (s.type !== "proxmox") return [];
+    const base = ["spec", "substrate", "proxmox"];
+    const out: Finding[] = [];
+    if (s.proxmox.template && s.proxmox.image) {
+      out.push(
+        error(
+          "substrate-source",
+          base,
+          "both template and image are declared; VMs are built from one source — keep template (a full clone) or image (an import), not both",
+        ),
+      );
+    } else if (!s.proxmox.template && !s.proxmox.image) {
+      out.push(
+        warning(
+          "substrate-source",
+          base,
+          "neither template nor image is declared, so Stage 1 cannot build VMs; add template: { vmid, node } or image: { url, sha256, datastore }",
+        ),
+      );
+    }
+    if (!spec.spec.networking.underlay) {
+      out.push(
+        warning(
+          "substrate-source",
+          ["spec", "networking"],
+          "no networking.underlay is declared, so VMs get no uplink address and Stage 1 cannot build them; add underlay: { cidr, gateway, nameservers }",
+        ),
+      );
+    }
+    return out;
+  },
+};

@@ -1,0 +1,247 @@
+/**
+ * /etc/nftables.conf — the firewall baseline of seed 001 §7.4: default deny inbound on every
+ * interface that is not a plane, and nothing routed anywhere.
+ *
+ * Interfaces are split in two and only two ways:
+ *   - the WireGuard plane interfaces, named after their planes (wg1, wg2, …), jump to the
+ *     `planes` chain, which accepts traffic for this node's own address on the plane it arrived
+ *     on. The backplane stage adds the inter-plane allow rules of the spec to that chain.
+ *   - every other interface is the uplink. It is deliberately not named, so a renamed or added
+ *     NIC is still default-deny: it admits WireGuard (from the underlay) and SSH (from
+ *     `security.ssh.allowFrom`) and nothing else.
+ */
+import type { Plan, PlanNode } from "../plan/plan";
+import { header, NODE_PATHS, resolveNode, sshPort } from "./common";
+
+/** Sources of WireGuard packets on the uplink, and why. */
+export interface WireguardSources {
+  kind: "underlay" | "uplinks" | "anywhere";
+  elements: string[];
+}
+
+/** Where WireGuard may come from: the underlay CIDR, else every node's uplink address, else anywhere. */
+export function wireguardSources(plan: Plan): WireguardSources {
+  if (plan.underlay) return { kind: "underlay", elements: [plan.underlay.cidr] };
+  const uplinks = sortAddresses(plan.nodes.flatMap((n) => (n.uplink ? [n.uplink.address] : [])));
+  if (uplinks.length > 0) return { kind: "uplinks", elements: uplinks };
+  return { kind: "anywhere", elements: [] };
+}
+
+/** The control-purpose plane (SSH, enrollment, operator access), if the spec has one. */
+export function controlPlane(plan: Plan): Plan["planes"][number] | undefined {
+  return plan.planes.find((p) => p.purpose === "control");
+}
+
+/** /etc/nftables.conf for `node`. */
+export function renderNftables(plan: Plan, node: PlanNode): string {
+  const n = resolveNode(plan, node);
+  if (plan.planes.length === 0) throw new Error("the plan has no planes; the firewall needs at least the control plane");
+  for (const p of plan.planes) {
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
+      throw new Error(`plane ${p.name} has no WireGuard port (got ${p.port}); set networking.planes.${p.name}.port`);
+    }
+  }
+  const ports = [...new Set(plan.planes.map((p) => p.port))].sort((a, b) => a - b);
+  if (ports.length !== plan.planes.length) throw new Error("two planes share a WireGuard port; every plane needs its own UDP port");
+  for (const c of plan.ssh.allowFrom) {
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c)) throw new Error(`ssh.allowFrom entry ${c} is not an IPv4 CIDR`);
+    if (c.endsWith("/0")) throw new Error(`ssh.allowFrom contains ${c}, which opens SSH to the whole internet; list the operator's CIDRs`);
+  }
+  const control = controlPlane(plan);
+  if (!control && plan.ssh.allowFrom.length === 0) {
+    throw new Error("SSH would be unreachable: there is no control-purpose plane and ssh.allowFrom is empty");
+  }
+  const port = sshPort(n);
+  const wg = wireguardSources(plan);
+  const sshSources = sortCidrs([...new Set(plan.ssh.allowFrom.map(networkOf))]);
+
+  const sets: string[] = [
+    ...set("plane_ifaces", "ifname", planeNamesQuoted(plan), [
+      "The WireGuard plane interfaces. The backplane stage creates them; their names are the plane names.",
+    ]),
+    ...set(
+      "wireguard_ports",
+      "inet_service",
+      ports.map(String),
+      plan.planes.map((p) => `${p.name} (${p.purpose}) listens on udp/${p.port}.`),
+    ),
+  ];
+  if (wg.kind !== "anywhere") {
+    sets.push(
+      ...set(
+        "wireguard_sources",
+        "ipv4_addr",
+        wg.elements,
+        wg.kind === "underlay"
+          ? [`Where WireGuard may come from: the underlay ${plan.underlay!.cidr}.`]
+          : ["Where WireGuard may come from: every node's uplink address (no underlay network is declared)."],
+        true,
+      ),
+    );
+  }
+  if (sshSources.length > 0) {
+    sets.push(...set("ssh_sources", "ipv4_addr", sshSources, ["Who may reach SSH on the uplink: spec.security.ssh.allowFrom."], true));
+  }
+
+  const uplinkRules: string[] = [
+    "# Every other interface is the uplink, whatever its name (a renamed NIC stays default-deny).",
+    wg.kind === "anywhere"
+      ? `udp dport @wireguard_ports accept comment "WireGuard from anywhere: no underlay or uplink addresses are declared"`
+      : `udp dport @wireguard_ports ip saddr @wireguard_sources accept comment "WireGuard from the ${wg.kind === "underlay" ? "underlay" : "node uplinks"}"`,
+    sshSources.length > 0
+      ? `tcp dport ${port} ip saddr @ssh_sources accept comment "SSH from ssh.allowFrom"`
+      : `# No SSH on the uplink: ssh.allowFrom is empty, so SSH is reachable over ${control!.name} only.`,
+  ];
+
+  const planeRules: string[] = [];
+  if (control) {
+    planeRules.push(
+      `iifname "${control.name}" ip daddr ${n.addresses[control.name]} tcp dport ${port} accept comment "SSH over the control plane ${control.name}"`,
+    );
+  }
+  for (const p of plan.planes) {
+    planeRules.push(
+      `iifname "${p.name}" ip daddr ${n.addresses[p.name]} accept comment "${p.name} (${p.purpose}): this node's own address"`,
+    );
+  }
+
+  const wgNote =
+    wg.kind === "underlay"
+      ? `WireGuard (udp ${ports.join(", ")}) from the underlay ${plan.underlay!.cidr}`
+      : wg.kind === "uplinks"
+        ? `WireGuard (udp ${ports.join(", ")}) from every node's uplink address`
+        : `WireGuard (udp ${ports.join(", ")}) from anywhere`;
+  const sshNote =
+    sshSources.length > 0
+      ? `SSH (tcp ${port}) from ${sshSources.join(", ")} on the uplink${control ? `, and over ${control.name}` : ""}`
+      : `SSH (tcp ${port}) over ${control!.name} only`;
+
+  return [
+    "#!/usr/sbin/nft -f",
+    header(
+      NODE_PATHS.nftables,
+      [
+        "",
+        "Firewall baseline (seed 001 §7.4): inbound default deny on every non-plane interface.",
+        `Uplink admits: ${wgNote}; ${sshNote}.`,
+        "Plane interfaces admit traffic for this node's own address on the plane it arrived on;",
+        "crossing planes is denied unless the backplane stage adds an allow rule to chain `planes`.",
+        "Nothing is forwarded: planes never route into each other (seed 001 §10.3).",
+        "Validate with: nft -c -f /etc/nftables.conf",
+      ],
+      plan,
+      n,
+    ),
+    "",
+    "flush ruleset",
+    "",
+    "table inet kubedos {",
+    ...indent(1, [
+      ...sets,
+      "# Named counters of dropped packets: nft list counters table inet kubedos",
+      ...counter("input_invalid", "input: invalid connection state"),
+      ...counter("input_plane_drop", "input: plane traffic not for this node's address on that plane"),
+      ...counter("input_drop", "input: default deny"),
+      ...counter("forward_drop", "forward: nothing is routed"),
+      "",
+      "chain input {",
+      ...indent(1, [
+        "type filter hook input priority filter; policy drop;",
+        "",
+        'iifname "lo" accept comment "loopback"',
+        'iifname != "lo" ip daddr 127.0.0.0/8 counter drop comment "spoofed IPv4 loopback"',
+        'iifname != "lo" ip6 daddr ::1 counter drop comment "spoofed IPv6 loopback"',
+        'ct state established,related accept comment "replies to traffic this node started"',
+        'ct state invalid counter name "input_invalid" drop comment "invalid connection state"',
+        "",
+        "# ICMP essentials, rate-limited (excess falls through to the drop at the end).",
+        'meta l4proto icmp icmp type echo-request limit rate 5/second burst 10 packets accept comment "ping"',
+        'meta l4proto icmp icmp type { destination-unreachable, time-exceeded, parameter-problem } limit rate 100/second accept comment "ICMP errors"',
+        'meta l4proto ipv6-icmp icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } limit rate 100/second accept comment "ICMPv6 errors"',
+        'meta l4proto ipv6-icmp icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 limit rate 100/second accept comment "IPv6 neighbour discovery"',
+        'meta l4proto ipv6-icmp icmpv6 type echo-request limit rate 5/second burst 10 packets accept comment "ping6"',
+        "",
+        "# Plane interfaces: the planes chain decides; what it does not accept is dropped here.",
+        'iifname @plane_ifaces jump planes comment "WireGuard planes"',
+        'iifname @plane_ifaces limit rate 10/minute burst 20 packets log prefix "kubedos plane drop: " level info',
+        'iifname @plane_ifaces counter name "input_plane_drop" drop comment "inter-plane default deny"',
+        "",
+        ...uplinkRules,
+        "",
+        "# Everything else: logged (rate-limited), counted, dropped.",
+        'limit rate 10/minute burst 20 packets log prefix "kubedos input drop: " level info',
+        'counter name "input_drop" drop comment "default deny"',
+      ]),
+      "}",
+      "",
+      "# Traffic arriving on a plane interface. For now: only this node's own address on that plane.",
+      "# The backplane stage adds the spec's inter-plane allow rules here (networking.policy.allow).",
+      "chain planes {",
+      ...indent(1, planeRules),
+      "}",
+      "",
+      "# Nothing is routed: planes never route into each other, and no overlay exists by surprise",
+      "# (seed 001 §10.3). The Kubernetes stage opens forwarding explicitly for its CNI.",
+      "chain forward {",
+      ...indent(1, [
+        "type filter hook forward priority filter; policy drop;",
+        'limit rate 10/minute burst 20 packets log prefix "kubedos forward drop: " level info',
+        'counter name "forward_drop" drop comment "no routing"',
+      ]),
+      "}",
+      "",
+      "chain output {",
+      ...indent(1, ["type filter hook output priority filter; policy accept;"]),
+      "}",
+    ]),
+    "}",
+    "",
+  ].join("\n");
+}
+
+function planeNamesQuoted(plan: Plan): string[] {
+  return plan.planes.map((p) => `"${p.name}"`);
+}
+
+function set(name: string, type: string, elements: string[], comment: string[], interval = false): string[] {
+  return [
+    ...comment.map((c) => `# ${c}`),
+    `set ${name} {`,
+    ...indent(1, [`type ${type}`, ...(interval ? ["flags interval", "auto-merge"] : []), `elements = { ${elements.join(", ")} }`]),
+    "}",
+    "",
+  ];
+}
+
+function counter(name: string, comment: string): string[] {
+  return [`counter ${name} {`, `\tcomment "${comment}"`, "}"];
+}
+
+function indent(level: number, lines: string[]): string[] {
+  return lines.map((l) => (l === "" ? "" : "\t".repeat(level) + l));
+}
+
+function ipNumber(a: string): number {
+  return a.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+function sortAddresses(addresses: string[]): string[] {
+  return [...new Set(addresses)].sort((a, b) => ipNumber(a) - ipNumber(b));
+}
+
+/** `a.b.c.d/p` with the host bits cleared (nft refuses a prefix with host bits set). */
+function networkOf(cidr: string): string {
+  const [ip, p] = cidr.split("/");
+  const prefix = Number(p);
+  const size = 2 ** (32 - prefix);
+  const net = ipNumber(ip) - (ipNumber(ip) % size);
+  return `${[24, 16, 8, 0].map((s) => Math.floor(net / 2 ** s) % 256).join(".")}/${prefix}`;
+}
+
+function sortCidrs(cidrs: string[]): string[] {
+  return [...cidrs].sort((a, b) => {
+    const [ia, pa] = a.split("/");
+    const [ib, pb] = b.split("/");
+    return ipNumber(ia) - ipNumber(ib) || Number(pa) - Number(pb);
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * nftables.conf (components/firstboot/nftables.ts): default deny inbound on every non-plane
+ * interface, nothing forwarded, SSH only from allowFrom, every plane port open to WireGuard from
+ * the underlay (seed 001 §7.4, §10.3). Checked by parsing the rendered ruleset.
+ */
+import { strict as assert } from "node:assert";
+import { renderNftables } from "../../components/firstboot";
+import type { Plan } from "../../components/plan/plan";
+import { artifact, devBare, nodeOf, PLANS, render, renderAll } from "./helpers";
+
+/** Elements of a named set, as written. */
+function setElements(text: string, name: string): string[] | undefined {
+  const m = new RegExp(`\\n\\tset ${name} \\{\\n([\\s\\S]*?)\\n\\t\\}`).exec(text);
+  if (!m) return undefined;
+  const e = /elements = \{ ([^}]*) \}/.exec(m[1]);
+  assert.ok(e, `set ${name} has no elements line`);
+  return e[1].split(", ").map((s) => s.replace(/^"|"$/g, ""));
+}
+
+/** The rule lines of a chain (comments and blank lines dropped). */
+function chain(text: string, name: string): string[] {
+  const m = new RegExp(`\\n\\tchain ${name} \\{\\n([\\s\\S]*?)\\n\\t\\}`).exec(text);
+  assert.ok(m, `no chain ${name}`);
+  return m[1]
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+const withSsh = (plan: Plan, ssh: Partial<Plan["ssh"]>): Plan => ({ ...plan, ssh: { ...plan.ssh, ...ssh } });
+
+describe("firstboot nftables", () => {
+  const all = renderAll();
+
+  for (const r of all) {
+    it(`renders default-deny input and forward chains when the node is ${r.label}`, () => {
+      const text = artifact(r, "nftables.nft");
+      assert.match(text, /^#!\/usr\/sbin\/nft -f\n/);
+      assert.match(text, /\nflush ruleset\n/);
+      assert.equal((text.match(/^table /gm) ?? []).length, 1, "one table");
+      assert.match(text, /\ntable inet kubedos \{\n/);
+      const input = chain(text, "input");
+      assert.equal(input[0], "type filter hook input priority filter; policy drop;");
+      assert.equal(chain(text, "forward")[0], "type filter hook forward priority filter; policy drop;");
+      assert.equal(chain(text, "output")[0], "type filter hook output priority filter; policy accept;");
+      assert.ok(
+        chain(text, "forward")
+          .slice(1)
+          .every((l) => !/\baccept\b/.test(l)),
+        "forward accepts nothing",
+      );
+      assert.ok(input.includes('ct state established,related accept comment "replies to traffic this node started"'));
+      assert.ok(input.some((l) => /^ct state invalid .*drop/.test(l)));
+      assert.match(input[input.length - 1], /^counter name "input_drop" drop/);
+      assert.match(input[input.length - 2], /limit rate .* log prefix "kubedos input drop: "/);
+    });
+
+    it(`renders every plane's interface and WireGuard port when the node is ${r.label}`, () => {
+      const text = artifact(r, "nftables.nft");
+      assert.deepEqual(
+        setElements(text, "plane_ifaces"),
+        r.plan.planes.map((p) => p.name),
+      );
+      assert.deepEqual(
+        setElements(text, "wireguard_ports"),
+        r.plan.planes.map((p) => String(p.port)).sort((a, b) => Number(a) - Number(b)),
+      );
+      const input = chain(text, "input");
+      assert.ok(input.includes('iifname @plane_ifaces jump planes comment "WireGuard planes"'));
+      // the uplink is never named: the only interface names are lo and the planes
+      const named = [...text.matchAll(/\b[io]ifname (?:!= )?"([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(
+        [...new Set(named)].filter((n) => n !== "lo" && !r.plan.planes.some((p) => p.name === n)),
+        [],
+      );
+      // planes chain: this node's own address on each plane, on the interface of that plane only
+      const planes = chain(text, "planes");
+      for (const p of r.plan.planes) {
+        assert.ok(
+          planes.some((l) => l.startsWith(`iifname "${p.name}" ip daddr ${r.node.addresses[p.name]} accept`)),
+          `planes chain accepts ${p.name} traffic for ${r.node.addresses[p.name]}`,
+        );
+      }
+      assert.ok(
+        planes.every((l) => /^iifname "(\w+)" ip daddr [\d.]+ /.test(l)),
+        "every planes rule names its interface and this node's address",
+      );
+      for (const l of planes) {
+        const [, iface, addr] = /^iifname "(\w+)" ip daddr ([\d.]+)/.exec(l)!;
+        assert.equal(addr, r.node.addresses[iface], `${iface} rule uses ${iface}'s own address`);
+      }
+    });
+
+    it(`renders SSH only from allowFrom on the uplink when the node is ${r.label}`, () => {
+      const text = artifact(r, "nftables.nft");
+      const port = r.node.placement.sshPort ?? 22;
+      const input = chain(text, "input");
+      const sshRules = input.filter((l) => /\btcp dport\b/.test(l));
+      const control = r.plan.planes.find((p) => p.purpose === "control")!;
+      const planeSsh = chain(text, "planes").filter((l) => /\btcp dport\b/.test(l));
+      assert.deepEqual(planeSsh, [
+        `iifname "${control.name}" ip daddr ${r.node.addresses[control.name]} tcp dport ${port} accept comment "SSH over the control plane ${control.name}"`,
+      ]);
+      if (r.plan.ssh.allowFrom.length === 0) {
+        assert.deepEqual(sshRules, [], "no SSH rule on the uplink without allowFrom");
+        assert.equal(setElements(text, "ssh_sources"), undefined);
+      } else {
+        assert.deepEqual(sshRules, [`tcp dport ${port} ip saddr @ssh_sources accept comment "SSH from ssh.allowFrom"`]);
+        assert.deepEqual(setElements(text, "ssh_sources")?.sort(), [...r.plan.ssh.allowFrom].sort());
+      }
+      assert.doesNotMatch(text, /0\.0\.0\.0\/0/);
+    });
+  }
+
+  it("renders both uplink SSH branches when the render set is built (with and without allowFrom)", () => {
+    const labels = all.map((r) => r.plan.ssh.allowFrom.length > 0);
+    assert.ok(labels.includes(true) && labels.includes(false));
+  });
+
+  it("renders WireGuard from the underlay CIDR when an underlay is declared (Proxmox, Hetzner)", () => {
+    assert.deepEqual(setElements(artifact(render(PLANS.dev, "w-1"), "nftables.nft"), "wireguard_sources"), ["10.10.110.0/24"]);
+    assert.deepEqual(setElements(artifact(render(PLANS.hetzner, "cp-2"), "nftables.nft"), "wireguard_sources"), ["10.0.0.0/16"]);
+    assert.match(
+      artifact(render(PLANS.dev, "w-1"), "nftables.nft"),
+      /\n\t\tudp dport @wireguard_ports ip saddr @wireguard_sources accept /,
+    );
+  });
+
+  it("renders WireGuard from every node's uplink address when bare metal declares no underlay", () => {
+    const text = artifact(render(PLANS.baremetal, "w-2"), "nftables.nft");
+    assert.deepEqual(setElements(text, "wireguard_sources"), [
+      "192.168.10.11",
+      "192.168.10.12",
+      "192.168.10.13",
+      "192.168.10.21",
+      "192.168.10.22",
+    ]);
+  });
+
+  it("renders WireGuard from anywhere when neither an underlay nor uplink addresses exist", () => {
+    const plan: Plan = { ...PLANS.dev, underlay: undefined, nodes: PLANS.dev.nodes.map((n) => ({ ...n, uplink: undefined })) };
+    const text = renderNftables(plan, nodeOf(plan, "cp-1"));
+    assert.equal(setElements(text, "wireguard_sources"), undefined);
+    assert.ok(chain(text, "input").some((l) => l.startsWith("udp dport @wireguard_ports accept ")));
+  });
+
+  it("renders allowFrom with host bits cleared and duplicates merged when the spec writes them loosely", () => {
+    const plan = withSsh(PLANS.hetzner, { allowFrom: ["203.0.113.77/24", "203.0.113.0/24", "198.51.100.7/32"] });
+    assert.deepEqual(setElements(renderNftables(plan, nodeOf(plan, "cp-1")), "ssh_sources"), ["198.51.100.7/32", "203.0.113.0/24"]);
+  });
+
+  it("rejects allowFrom when it contains 0.0.0.0/0", () => {
+    const plan = withSsh(PLANS.hetzner, { allowFrom: ["0.0.0.0/0"] });
+    assert.throws(() => renderNftables(plan, nodeOf(plan, "cp-1")), /whole internet/);
+  });
+
+  it("rejects the plan when two planes share a WireGuard port", () => {
+    const plan: Plan = { ...PLANS.dev, planes: PLANS.dev.planes.map((p) => ({ ...p, port: 51820 })) };
+    assert.throws(() => renderNftables(plan, nodeOf(plan, "cp-1")), /share a WireGuard port/);
+  });
+
+  it("rejects the plan when a plane has no WireGuard port", () => {
+    const plan: Plan = { ...PLANS.dev, planes: PLANS.dev.planes.map((p, i) => (i === 1 ? { ...p, port: 0 } : p)) };
+    assert.throws(() => renderNftables(plan, nodeOf(plan, "cp-1")), /plane wg2 has no WireGuard port/);
+  });
+
+  it("rejects the plan when SSH would be unreachable (no control plane and no allowFrom)", () => {
+    const bare = devBare();
+    const plan: Plan = { ...bare, planes: bare.planes.map((p) => (p.purpose === "control" ? { ...p, purpose: "storage" } : p)) };
+    assert.throws(() => renderNftables(plan, nodeOf(plan, "cp-1")), /SSH would be unreachable/);
+    const reachable = { ...plan, ssh: { ...plan.ssh, allowFrom: ["192.0.2.0/28"] } };
+    assert.doesNotMatch(renderNftables(reachable, nodeOf(plan, "cp-1")), /chain planes \{[^}]*tcp dport/);
+  });
+});
