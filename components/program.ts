@@ -6,6 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Cluster } from "./cluster";
+import { createBackplane } from "./backplane/apply";
+import { rotationEpoch } from "./backplane/keys";
 import { createFirstboot } from "./firstboot/apply";
 import { renderCloudInit } from "./firstboot/cloud-init";
 import { nodeHostKey } from "./secrets/derive";
@@ -22,6 +24,8 @@ export const CONFIG = {
   masterSeed: "masterSeed",
   /** Secret: the operator's SSH private key, for the authorizedKeys of security.ssh. */
   sshPrivateKey: "sshPrivateKey",
+  /** Optional: pins the WireGuard rotation epoch (otherwise whole wireguardDays since 1970). */
+  wireguardEpoch: "wireguardEpoch",
 } as const;
 
 export async function runProgram(): Promise<Record<string, unknown>> {
@@ -43,7 +47,24 @@ export async function runProgram(): Promise<Record<string, unknown>> {
 
   // Stage 2: firstboot identity and baseline, and the readiness signal the next stage waits for.
   const firstboot = createFirstboot(cluster.stage("firstboot"), plan, substrate.nodes, sshKey);
-  return { ...planExports(plan, cluster), substrate: substrateExports(substrate), firstboot: [...firstboot.ready.keys()] };
+
+  // Stage 3: the WireGuard planes and the inter-plane policy. Keys follow the rotation epoch,
+  // pinned by kubedos:wireguardEpoch or derived from security.rotation.wireguardDays.
+  const epoch = wireguardEpoch(config, spec);
+  const backplane = createBackplane(cluster.stage("backplane"), plan, substrate.nodes, seed, epoch, sshKey);
+  return {
+    ...planExports(plan, cluster),
+    substrate: substrateExports(substrate),
+    firstboot: [...firstboot.ready.keys()],
+    wireguardEpoch: epoch,
+    // The operator's wg-quick config for the control plane: `pulumi stack output --show-secrets operatorWireguard`.
+    operatorWireguard: backplane.operatorConfig ?? null,
+  };
+}
+
+function wireguardEpoch(config: pulumi.Config, spec: ClusterSpec): number {
+  const pinned = config.getNumber(CONFIG.wireguardEpoch, { min: 0 });
+  return pinned ?? rotationEpoch(spec.spec.security.rotation.wireguardDays, new Date());
 }
 
 /** Per node, how kubedos reaches it (the host key is public; nothing secret here). */

@@ -199,7 +199,12 @@ export function planReport(res: PlanResult): string[] {
         r.ignoreChanges.length && `ignoreChanges=${r.ignoreChanges.join(",")}`,
         r.additionalSecretOutputs.length && `secretOutputs=${r.additionalSecretOutputs.join(",")}`,
       ].filter(Boolean);
-      const deps = r.dependencies.length ? `  ← ${r.dependencies.map((d) => byUrn.get(d)?.name ?? d).join(", ")}` : "";
+      const own = stageOf(r, byUrn)?.index;
+      // Dependencies inside the stage are named; the barrier on earlier stages is summarised.
+      const named = r.dependencies.filter((d) => stageOf(byUrn.get(d)!, byUrn)?.index === own).map((d) => byUrn.get(d)?.name ?? d);
+      const earlier = r.dependencies.length - named.length;
+      const parts = [...named, ...(earlier > 0 ? [`${earlier} of earlier stages`] : [])];
+      const deps = parts.length ? `  ← ${parts.join(", ")}` : "";
       lines.push(`    ${pad(r.type, 34)} ${r.name}${flags.length ? `  [${flags.join(" ")}]` : ""}${deps}`);
     }
   }

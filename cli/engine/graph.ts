@@ -50,8 +50,8 @@ export function criticalPath(resources: readonly RecordedResource[]): string[] {
   };
   let best: string[] = [];
   for (const r of resources) {
-    if (!r.custom && r.dependencies.length === 0) continue; // a bare component is not a step
-    const p = longest(r.urn);
+    if (!r.custom) continue; // components are barriers, not steps
+    const p = longest(r.urn).filter((u) => byUrn.get(u)!.custom);
     if (p.length > best.length) best = p;
   }
   return best;

@@ -160,6 +160,9 @@ function withOfflineSecrets(
   };
   fill("kubedos:masterSeed", process.env.KUBEDOS_MASTER_SEED, OFFLINE_PLACEHOLDER_SEED);
   fill("kubedos:sshPrivateKey", process.env.KUBEDOS_SSH_PRIVATE_KEY, OFFLINE_PLACEHOLDER_SSH_KEY);
+  // The epoch is not secret; pin it when asked so two runs render the same keys.
+  if (out["kubedos:wireguardEpoch"] === undefined && process.env.KUBEDOS_WG_EPOCH)
+    out["kubedos:wireguardEpoch"] = process.env.KUBEDOS_WG_EPOCH;
   return { config: out, secretKeys: [...keys] };
 }
 

@@ -1,0 +1,154 @@
+/**
+ * Stage 3 in the Pulumi graph: every node gets every plane's wg-quick config and brings the
+ * plane up, or re-syncs it in place (`wg syncconf`: peers and keys change without tearing the
+ * interface down). The rendered config travels on stdin as a secret; the command text carries
+ * only a digest of the public part, so a changed mesh re-applies as an update, never a
+ * replacement.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import type { Plan } from "../plan/plan";
+import type { Stage } from "../stage";
+import { sshConnection } from "../substrate/connection";
+import type { SubstrateNode } from "../substrate/types";
+import { renderNftables } from "../firstboot/nftables";
+import { nodePlaneKey, operatorKey } from "./keys";
+import { renderOperatorConfig, renderWgQuick } from "./wg-quick";
+
+export interface BackplaneResult {
+  /** Per node and plane, the command that applied the plane. */
+  planes: Map<string, command.remote.Command>;
+  /** Per node, the command that enforces the inter-plane policy (nftables). */
+  firewalls: Map<string, command.remote.Command>;
+  /** The operator's wg-quick config for the control plane (secret). */
+  operatorConfig?: pulumi.Output<string>;
+}
+
+/** The shell that installs /etc/wireguard/<plane>.conf from stdin and brings the plane up or in sync. */
+export function applyPlaneScript(plane: string, publicDigest: string): string {
+  const conf = `/etc/wireguard/${plane}.conf`;
+  return [
+    `# kubedos backplane ${plane}; mesh sha256 ${publicDigest}`,
+    "set -eu",
+    "umask 077",
+    "sudo install -d -m 0700 /etc/wireguard",
+    `sudo tee ${conf}.new >/dev/null`,
+    `sudo chmod 0600 ${conf}.new`,
+    `sudo mv ${conf}.new ${conf}`,
+    `if ip link show ${plane} >/dev/null 2>&1; then`,
+    `  sudo wg-quick strip ${plane} | sudo wg syncconf ${plane} /dev/stdin`,
+    "else",
+    `  sudo systemctl enable --now wg-quick@${plane}`,
+    "fi",
+    `sudo wg show ${plane} public-key`,
+  ].join("\n");
+}
+
+/** Installs the rendered nftables ruleset (checked first with `nft -c`) and loads it atomically. */
+export function applyFirewallScript(ruleset: string): string {
+  if (ruleset.split("\n").includes(NFT_EOF)) throw new Error(`the ruleset contains the heredoc delimiter ${NFT_EOF}`);
+  return [
+    `# kubedos plane firewall; ruleset sha256 ${createHash("sha256").update(ruleset).digest("hex")}`,
+    "set -eu",
+    `cat > /tmp/kubedos-nftables.conf <<'${NFT_EOF}'`,
+    ruleset.replace(/\n$/, ""),
+    NFT_EOF,
+    "sudo nft -c -f /tmp/kubedos-nftables.conf",
+    "sudo install -m 0600 -o root -g root /tmp/kubedos-nftables.conf /etc/nftables.conf",
+    "rm -f /tmp/kubedos-nftables.conf",
+    "sudo nft -f /etc/nftables.conf",
+  ].join("\n");
+}
+
+const NFT_EOF = "KUBEDOS_NFT_EOF";
+
+export function createBackplane(
+  stage: Stage,
+  plan: Plan,
+  nodes: SubstrateNode[],
+  seed: pulumi.Output<string>,
+  epoch: number,
+  privateKey: pulumi.Input<string>,
+): BackplaneResult {
+  const planes = new Map<string, command.remote.Command>();
+  // Public keys decide the shape of nothing; they are Outputs of the secret seed, unsecreted
+  // because they are public by nature.
+  for (const plane of plan.planes) {
+    // A plain record: Outputs unwrap objects deeply, and a Map would not survive that.
+    const publicKeys = seed.apply((s) =>
+      Object.fromEntries(plan.nodes.map((n) => [n.name, nodePlaneKey(s, plan.cluster.name, plane.name, n.name, epoch).publicKey])),
+    );
+    const operatorPublic = plane.reserved.operatorPeer
+      ? seed.apply((s) => operatorKey(s, plan.cluster.name, plane.name, epoch).publicKey)
+      : undefined;
+    for (const sn of nodes) {
+      const node = plan.nodes.find((n) => n.name === sn.name)!;
+      const config = pulumi.secret(
+        pulumi
+          .all([seed, publicKeys, operatorPublic ?? pulumi.output(undefined)])
+          .apply(([s, pubs, op]) =>
+            renderWgQuick(plan, node, plane, {
+              publicKeys: new Map(Object.entries(pubs)),
+              privateKey: nodePlaneKey(s, plan.cluster.name, plane.name, node.name, epoch).privateKey,
+              ...(op ? { operatorPublicKey: op } : {}),
+            }),
+          ),
+      );
+      // The digest covers everything but the private key (which changes only with the epoch).
+      const digest = pulumi.unsecret(
+        pulumi.all([publicKeys, operatorPublic ?? pulumi.output(undefined)]).apply(([pubs, op]) =>
+          createHash("sha256")
+            .update(`epoch=${epoch}\n`)
+            .update(
+              renderWgQuick(plan, node, plane, {
+                publicKeys: new Map(Object.entries(pubs)),
+                privateKey: "(redacted)",
+                ...(op ? { operatorPublicKey: op } : {}),
+              }),
+            )
+            .digest("hex"),
+        ),
+      );
+      const script = digest.apply((d) => applyPlaneScript(plane.name, d));
+      planes.set(
+        `${node.name}/${plane.name}`,
+        new command.remote.Command(
+          `${plan.cluster.name}-${node.name}-${plane.name}`,
+          { connection: sshConnection(sn.ssh, privateKey), create: script, update: script, stdin: config, logging: "none" },
+          stage.childOpts({ additionalSecretOutputs: ["stdout", "stderr", "stdin"] }),
+        ),
+      );
+    }
+  }
+  // The inter-plane policy (networking.policy) is part of each node's firewall: re-applied when
+  // the rendered ruleset changes, after the planes exist.
+  const firewalls = new Map<string, command.remote.Command>();
+  for (const sn of nodes) {
+    const node = plan.nodes.find((n) => n.name === sn.name)!;
+    const script = applyFirewallScript(renderNftables(plan, node));
+    const deps = plan.planes.map((p) => planes.get(`${node.name}/${p.name}`)!);
+    firewalls.set(
+      node.name,
+      new command.remote.Command(
+        `${plan.cluster.name}-${node.name}-plane-firewall`,
+        { connection: sshConnection(sn.ssh, privateKey), create: script, update: script, logging: "stdoutAndStderr" },
+        stage.childOpts({ dependsOn: deps }),
+      ),
+    );
+  }
+  const control = plan.planes.find((p) => p.purpose === "control");
+  const operatorConfig = control
+    ? pulumi.secret(
+        seed.apply((s) =>
+          renderOperatorConfig(
+            plan,
+            control,
+            operatorKey(s, plan.cluster.name, control.name, epoch).privateKey,
+            new Map(plan.nodes.map((n) => [n.name, nodePlaneKey(s, plan.cluster.name, control.name, n.name, epoch).publicKey])),
+          ),
+        ),
+      )
+    : undefined;
+  return { planes, firewalls, ...(operatorConfig ? { operatorConfig } : {}) };
+}
