@@ -31,7 +31,11 @@ export class Cluster extends pulumi.ComponentResource {
       const extra = s.key === "spec" ? { clusterSpec: args.spec, specDigest: args.plan.specDigest } : {};
       this.stages.set(
         s.key,
-        new Stage(`${name}-stage${s.index}-${s.key}`, { stage: s, outputs: extra }, { parent: this, dependsOn: deps, after: deps }),
+        new Stage(
+          `${name}-stage${s.index}-${s.key}`,
+          { stage: s, outputs: extra },
+          { parent: this, ...(deps[0] ? { previous: deps[0] } : {}) },
+        ),
       );
     }
     if (args.plan.boundaries.allowDestroy) {

@@ -12,8 +12,12 @@ export interface StageInfo {
   title: string;
 }
 
-/** The stage a resource belongs to: the nearest Stage ancestor (or itself). */
+/** The stage a resource belongs to: the nearest Stage ancestor (or itself; a stage's gate belongs to it). */
 export function stageOf(r: RecordedResource, byUrn: ReadonlyMap<string, RecordedResource>): StageInfo | undefined {
+  if (r.name.endsWith("-gate") && r.type === "command:local:Command") {
+    const stage = [...byUrn.values()].find((s) => s.type === STAGE_TYPE && `${s.name}-gate` === r.name);
+    if (stage) return stageOf(stage, byUrn);
+  }
   for (let cur: RecordedResource | undefined = r; cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
     if (cur.type === STAGE_TYPE && cur.outputs && typeof cur.outputs.index === "number") {
       return { index: cur.outputs.index as number, key: String(cur.outputs.key), title: String(cur.outputs.title) };

@@ -65,7 +65,10 @@ const mocks: pulumi.runtime.Mocks = {
   newResource(args) {
     counter++;
     const numeric = NUMERIC_ID_PREFIXES.some((p) => args.type.startsWith(p));
-    return { id: numeric ? String(100000 + counter) : `${args.name}-id`, state: { ...args.inputs } };
+    // Commands' outputs (stdout…) are never read by the program; echoing their inputs back would
+    // only hold a second copy of every rendered config for the whole run.
+    const state = args.type.startsWith("command:") ? {} : { ...args.inputs };
+    return { id: numeric ? String(100000 + counter) : `${args.name}-id`, state };
   },
   call(args) {
     return { ...args.inputs };
@@ -79,6 +82,10 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
   const order: string[] = [];
   const logs: StackRun["logs"] = [];
 
+  // The SDK captures a stack trace for every promise it creates (leak diagnostics); at thousands
+  // of resources that dominates the run. Short traces keep it cheap; RunErrors carry no stack.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   await pulumi.runtime.setMocks(mocks, project, opts.stack, false);
   const { config, secretKeys } = withOfflineSecrets(opts.config, opts.secretKeys ?? []);
   pulumi.runtime.setAllConfig(config, secretKeys);
@@ -122,6 +129,7 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
     await new Promise((resolve) => setImmediate(resolve));
     process.off("unhandledRejection", onStray);
     restoreLog();
+    Error.stackTraceLimit = stackLimit;
   }
   if (!error && stray.length > 0) {
     const first = stray[0];

@@ -82,34 +82,31 @@ export function createBackplane(
     const operatorPublic = plane.reserved.operatorPeer
       ? seed.apply((s) => operatorKey(s, plan.cluster.name, plane.name, epoch).publicKey)
       : undefined;
+    const meshDigest = pulumi.unsecret(
+      pulumi.all([publicKeys, operatorPublic ?? pulumi.output(undefined)]).apply(([pubs, op]) => {
+        const h = createHash("sha256").update(
+          `plane=${plane.name};cidr=${plane.cidr};port=${plane.port};epoch=${epoch};operator=${op ?? "-"}\n`,
+        );
+        for (const n of plan.nodes)
+          h.update(`${n.name} ${pubs[n.name]} ${n.addresses[plane.name]} ${n.uplink?.address ?? n.placement.sshAddress}\n`);
+        return h.digest("hex");
+      }),
+    );
     for (const sn of nodes) {
       const node = plan.nodes.find((n) => n.name === sn.name)!;
       const config = pulumi.secret(
-        pulumi
-          .all([seed, publicKeys, operatorPublic ?? pulumi.output(undefined)])
-          .apply(([s, pubs, op]) =>
-            renderWgQuick(plan, node, plane, {
-              publicKeys: new Map(Object.entries(pubs)),
-              privateKey: nodePlaneKey(s, plan.cluster.name, plane.name, node.name, epoch).privateKey,
-              ...(op ? { operatorPublicKey: op } : {}),
-            }),
-          ),
-      );
-      // The digest covers everything but the private key (which changes only with the epoch).
-      const digest = pulumi.unsecret(
-        pulumi.all([publicKeys, operatorPublic ?? pulumi.output(undefined)]).apply(([pubs, op]) =>
-          createHash("sha256")
-            .update(`epoch=${epoch}\n`)
-            .update(
-              renderWgQuick(plan, node, plane, {
-                publicKeys: new Map(Object.entries(pubs)),
-                privateKey: "(redacted)",
-                ...(op ? { operatorPublicKey: op } : {}),
-              }),
-            )
-            .digest("hex"),
+        pulumi.all([seed, publicKeys, operatorPublic ?? pulumi.output(undefined)]).apply(([s, pubs, op]) =>
+          renderWgQuick(plan, node, plane, {
+            publicKeys: new Map(Object.entries(pubs)),
+            privateKey: nodePlaneKey(s, plan.cluster.name, plane.name, node.name, epoch).privateKey,
+            ...(op ? { operatorPublicKey: op } : {}),
+          }),
         ),
       );
+      // Re-apply when the mesh changes: the digest covers every peer's key, address and endpoint
+      // of the plane (computed once per plane — rendering each config twice would be O(N²) again)
+      // and this node's own name; the private key changes only with the epoch, which it includes.
+      const digest = meshDigest.apply((d) => createHash("sha256").update(`${d}\nnode=${node.name}`).digest("hex"));
       const script = digest.apply((d) => applyPlaneScript(plane.name, d));
       planes.set(
         `${node.name}/${plane.name}`,

@@ -28,9 +28,23 @@ export function x25519FromBytes(raw: Buffer): WgKeyPair {
   return { privateKey: k.toString("base64"), publicKey: spki.subarray(spki.length - 32).toString("base64") };
 }
 
+/**
+ * Derivations are repeated for every peer list of a plane; keep each result for the life of the
+ * process (keys live in memory anyway while configs are rendered; nothing is written anywhere).
+ */
+const cache = new Map<string, WgKeyPair>();
+const CACHE_LIMIT = 20_000;
+
 /** The key of `node` on `plane` in rotation epoch `epoch`. */
 export function nodePlaneKey(masterSeed: string, cluster: string, plane: string, node: string, epoch: number): WgKeyPair {
-  return x25519FromBytes(deriveBytes(masterSeed, { cluster, component: `plane/${plane}/node/${node}`, purpose: "wireguard", epoch }));
+  const id = `${masterSeed}\u0000${cluster}\u0000${plane}\u0000${node}\u0000${epoch}`;
+  let k = cache.get(id);
+  if (!k) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    k = x25519FromBytes(deriveBytes(masterSeed, { cluster, component: `plane/${plane}/node/${node}`, purpose: "wireguard", epoch }));
+    cache.set(id, k);
+  }
+  return k;
 }
 
 /** The operator peer's key on the control plane. */

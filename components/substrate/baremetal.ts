@@ -5,7 +5,7 @@
 import type { Plan } from "../plan/plan";
 import type { SubstrateNode, SubstrateResult } from "./types";
 
-export function createBareMetal(plan: Plan): SubstrateResult {
+export function createBareMetal(plan: Plan, sshUser: string): SubstrateResult {
   const nodes: SubstrateNode[] = plan.nodes.map((node) => ({
     name: node.name,
     role: node.role,
@@ -14,7 +14,7 @@ export function createBareMetal(plan: Plan): SubstrateResult {
     ssh: {
       host: node.placement.sshAddress!,
       port: node.placement.sshPort ?? 22,
-      user: plan.ssh.allowUsers[0],
+      user: sshUser,
       hostKey: node.placement.hostKey!,
     },
   }));

@@ -17,7 +17,10 @@ export function createSubstrate(stage: Stage, plan: Plan, spec: ClusterSpec, inp
     case "hetzner":
       return createHetzner(stage, plan, spec, inputs);
     case "baremetal":
-      return createBareMetal(plan);
+      return createBareMetal(
+        plan,
+        (spec.spec.substrate as Extract<ClusterSpec["spec"]["substrate"], { type: "baremetal" }>).baremetal.sshUser,
+      );
     default: {
       const never: never = type;
       throw new Error(`unknown substrate type ${String(never)}`);

@@ -92,6 +92,15 @@ export function createProxmox(stage: Stage, plan: Plan, spec: ClusterSpec, input
       };
     });
     const prefix = node.uplink!.cidr!.split("/")[1];
+    // The OS disk's pool holds the clone and the cloud-init drive, wherever the disk is listed.
+    const osPool = (inv.disks ?? []).find((d) => d.purpose === "os")!.pool;
+    // ipConfigs[i] configures net i: the uplink's address goes at the uplink NIC's position.
+    const nics = inv.nics ?? [];
+    const uplinkIndex = nics.findIndex((n) => n.purpose === "uplink");
+    const uplinkConfig = {
+      ipv4: { address: `${node.uplink!.address}/${prefix}`, ...(node.uplink!.gateway ? { gateway: node.uplink!.gateway } : {}) },
+    };
+    const ipConfigs = nics.slice(0, uplinkIndex + 1).map((_, i) => (i === uplinkIndex ? uplinkConfig : {}));
     const vm = new proxmox.VmLegacy(
       `${plan.cluster.name}-${node.name}`,
       {
@@ -100,9 +109,7 @@ export function createProxmox(stage: Stage, plan: Plan, spec: ClusterSpec, input
         vmId: node.vmid!,
         description: `kubedos ${plan.cluster.name} ${node.role} ${node.name} (artifact ${plan.cluster.artifactVersion})`,
         tags: [...tags, `role-${node.role}`, `fd-${node.failureDomain}`],
-        ...(px.template
-          ? { clone: { vmId: px.template.vmid, nodeName: px.template.node, full: true, datastoreId: disks[0]?.datastoreId } }
-          : {}),
+        ...(px.template ? { clone: { vmId: px.template.vmid, nodeName: px.template.node, full: true, datastoreId: osPool } } : {}),
         cpu: { cores: inv.resources!.cpu, type: "host" },
         memory: { dedicated: inv.resources!.memoryMiB },
         scsiHardware: "virtio-scsi-single",
@@ -113,11 +120,9 @@ export function createProxmox(stage: Stage, plan: Plan, spec: ClusterSpec, input
           ...(nic.vlan !== undefined ? { vlanId: nic.vlan } : {}),
         })),
         initialization: {
-          datastoreId: disks[0]?.datastoreId,
+          datastoreId: osPool,
           userDataFileId: snippet.id,
-          ipConfigs: [
-            { ipv4: { address: `${node.uplink!.address}/${prefix}`, ...(node.uplink!.gateway ? { gateway: node.uplink!.gateway } : {}) } },
-          ],
+          ipConfigs,
           ...(plan.underlay?.nameservers.length ? { dns: { servers: plan.underlay.nameservers } } : {}),
         },
         agent: { enabled: true },
