@@ -3,7 +3,7 @@
  * plane and rotation epoch. A rebuild with the same seed and epoch yields the same keys; nothing
  * is stored, and no private key is ever printed.
  */
-import { createPrivateKey, createPublicKey } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import { deriveBytes } from "../secrets/derive";
 
 // PKCS#8 prefix of an X25519 private key (RFC 8410); the 32 key bytes follow.
@@ -37,7 +37,8 @@ const CACHE_LIMIT = 20_000;
 
 /** The key of `node` on `plane` in rotation epoch `epoch`. */
 export function nodePlaneKey(masterSeed: string, cluster: string, plane: string, node: string, epoch: number): WgKeyPair {
-  const id = `${masterSeed}\u0000${cluster}\u0000${plane}\u0000${node}\u0000${epoch}`;
+  // Keyed by a hash of the seed, so the cache never holds the seed itself.
+  const id = `${createHash("sha256").update(masterSeed).digest("base64")}\u0000${cluster}\u0000${plane}\u0000${node}\u0000${epoch}`;
   let k = cache.get(id);
   if (!k) {
     if (cache.size >= CACHE_LIMIT) cache.clear();

@@ -1,14 +1,21 @@
 /**
- * /etc/nftables.conf — the firewall baseline of seed 001 §7.4: default deny inbound on every
- * interface that is not a plane, and nothing routed anywhere.
+ * /etc/nftables.conf — the firewall baseline of seed 001 §7.4 and the inter-plane policy of
+ * §10.1–10.3: default deny inbound on every interface, nothing routed anywhere.
  *
  * Interfaces are split in two and only two ways:
  *   - the WireGuard plane interfaces, named after their planes (wg1, wg2, …), jump to the
- *     `planes` chain, which accepts traffic for this node's own address on the plane it arrived
- *     on. The backplane stage adds the inter-plane allow rules of the spec to that chain.
+ *     `planes` chain. Traffic arriving on plane P for this node's own address on P is
+ *     intra-plane and accepted. Traffic arriving on plane F for this node's address on another
+ *     plane T is inter-plane: accepted only on the ports a `networking.policy.allow` rule
+ *     {from: F, to: T} names (or wholesale when the spec chose `defaultInterPlane: allow`), else
+ *     dropped and counted. Traffic for any other address is dropped: a node routes nothing, so
+ *     no plane becomes an overlay by surprise (§10.3).
  *   - every other interface is the uplink. It is deliberately not named, so a renamed or added
  *     NIC is still default-deny: it admits WireGuard (from the underlay) and SSH (from
  *     `security.ssh.allowFrom`) and nothing else.
+ *
+ * The file replaces table `inet kubedos` only — declare, delete, redefine, in one `nft -f`
+ * transaction — and leaves every other table alone (later stages, e.g. the CNI, own theirs).
  */
 import type { Plan, PlanNode } from "../plan/plan";
 import { header, NODE_PATHS, resolveNode, sshPort } from "./common";
@@ -84,7 +91,6 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
   }
 
   const uplinkRules: string[] = [
-    "# Every other interface is the uplink, whatever its name (a renamed NIC stays default-deny).",
     wg.kind === "anywhere"
       ? `udp dport @wireguard_ports accept comment "WireGuard from anywhere: no underlay or uplink addresses are declared"`
       : `udp dport @wireguard_ports ip saddr @wireguard_sources accept comment "WireGuard from the ${wg.kind === "underlay" ? "underlay" : "node uplinks"}"`,
@@ -93,7 +99,35 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
       : `# No SSH on the uplink: ssh.allowFrom is empty, so SSH is reachable over ${control!.name} only.`,
   ];
 
-  const planeRules: string[] = [];
+  const crossings = interPlaneAllows(plan);
+  const operator = control?.reserved.operatorPeer;
+  sets.push(
+    ...set(
+      "own_addresses",
+      "ipv4_addr",
+      plan.planes.map((p) => n.addresses[p.name]),
+      [
+        "This node's own address on every plane — the only destinations plane traffic may have:",
+        ...plan.planes.map((p) => `  ${p.name} (${p.purpose}) ${n.addresses[p.name]}`),
+      ],
+    ),
+  );
+
+  const planeRules: string[] = [
+    "# 1. Sources. WireGuard already binds every peer to its /32 on its plane (AllowedIPs); these",
+    "#    rules say the same, so a misconfigured peer cannot speak for another plane.",
+  ];
+  if (operator) {
+    planeRules.push(
+      `iifname != "${control!.name}" ip saddr ${operator} counter name "plane_spoof_drop" drop comment "the operator peer ${operator} is a source on ${control!.name} only"`,
+    );
+  }
+  for (const p of plan.planes) {
+    planeRules.push(
+      `iifname "${p.name}" ip saddr != ${p.cidr} counter name "plane_spoof_drop" drop comment "${p.name}: the source must be on ${p.name}"`,
+    );
+  }
+  planeRules.push("", "# 2. Intra-plane: traffic for this node's own address on the plane it arrived on.");
   if (control) {
     planeRules.push(
       `iifname "${control.name}" ip daddr ${n.addresses[control.name]} tcp dport ${port} accept comment "SSH over the control plane ${control.name}"`,
@@ -104,7 +138,51 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
       `iifname "${p.name}" ip daddr ${n.addresses[p.name]} accept comment "${p.name} (${p.purpose}): this node's own address"`,
     );
   }
+  const vip = plan.controlPlaneEndpoint?.kind === "vip" && n.role === "control-plane" ? plan.controlPlaneEndpoint : undefined;
+  if (vip) {
+    planeRules.push(
+      `iifname "${vip.plane}" ip daddr ${vip.address} tcp dport ${vip.port} accept comment "${vip.plane}: the Kubernetes API VIP, held by one control plane at a time"`,
+    );
+  }
+  planeRules.push(
+    "",
+    "# 3. Inter-plane: arriving on one plane for this node's address on another. Only the flows",
+    "#    networking.policy.allow names, on exactly its ports.",
+  );
+  if (crossings.length === 0) planeRules.push("# (networking.policy.allow names no flow)");
+  for (const c of crossings) {
+    for (const proto of ["tcp", "udp"] as const) {
+      if (c[proto].length === 0) continue;
+      planeRules.push(
+        `iifname "${c.from}" ip daddr ${n.addresses[c.to]} ${proto} dport { ${c[proto].join(", ")} } accept comment "${c.from} → ${c.to}: networking.policy.allow"`,
+      );
+    }
+  }
+  planeRules.push("");
+  if (plan.policy.defaultInterPlane === "allow") {
+    planeRules.push(
+      "# 4. The spec chose networking.policy.defaultInterPlane: allow — every plane reaches this node's",
+      "#    address on every other plane, on any port. Seed 001 §10.2 recommends deny.",
+      `ip daddr @own_addresses accept comment "inter-plane allowed: the spec chose defaultInterPlane: allow"`,
+    );
+  } else {
+    planeRules.push(
+      "# 4. Every other inter-plane flow: default deny (networking.policy.defaultInterPlane: deny).",
+      `ip daddr @own_addresses limit rate 10/minute burst 20 packets log prefix "kubedos inter-plane drop: " level info`,
+      `ip daddr @own_addresses counter name "plane_inter_drop" drop comment "inter-plane default deny"`,
+    );
+  }
+  planeRules.push(
+    "",
+    "# 5. Not addressed to this node: dropped. A node routes nothing between or through planes (seed 001 §10.3).",
+    `ip daddr != @own_addresses limit rate 10/minute burst 20 packets log prefix "kubedos plane not-local drop: " level info`,
+    `ip daddr != @own_addresses counter name "plane_not_local_drop" drop comment "not this node's address: no routing, no overlay"`,
+  );
 
+  const policyNote =
+    plan.policy.defaultInterPlane === "allow"
+      ? "crossing planes is ALLOWED: the spec chose networking.policy.defaultInterPlane: allow."
+      : `crossing planes is denied except the ${crossings.length} flow(s) networking.policy.allow names.`;
   const wgNote =
     wg.kind === "underlay"
       ? `WireGuard (udp ${ports.join(", ")}) from the underlay ${plan.underlay!.cidr}`
@@ -125,22 +203,29 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
         "Firewall baseline (seed 001 §7.4): inbound default deny on every non-plane interface.",
         `Uplink admits: ${wgNote}; ${sshNote}.`,
         "Plane interfaces admit traffic for this node's own address on the plane it arrived on;",
-        "crossing planes is denied unless the backplane stage adds an allow rule to chain `planes`.",
-        "Nothing is forwarded: planes never route into each other (seed 001 §10.3).",
-        "Validate with: nft -c -f /etc/nftables.conf",
+        policyNote,
+        "Nothing is forwarded and nothing for another address is admitted: planes never route into",
+        "each other (seed 001 §10.3).",
+        "Replaces table inet kubedos only (declare, delete, redefine: one atomic transaction); other",
+        "tables are left alone. Validate with: nft -c -f /etc/nftables.conf",
       ],
       plan,
       n,
     ),
     "",
-    "flush ruleset",
+    "# Declare the table (a no-op when it exists) so the delete below never fails, then replace it.",
+    "table inet kubedos",
+    "delete table inet kubedos",
     "",
     "table inet kubedos {",
     ...indent(1, [
       ...sets,
       "# Named counters of dropped packets: nft list counters table inet kubedos",
       ...counter("input_invalid", "input: invalid connection state"),
-      ...counter("input_plane_drop", "input: plane traffic not for this node's address on that plane"),
+      ...counter("input_plane_drop", "input: plane traffic the planes chain did not decide (e.g. IPv6)"),
+      ...counter("plane_spoof_drop", "planes: source not on the plane it arrived on"),
+      ...counter("plane_inter_drop", "planes: inter-plane traffic no allow rule names"),
+      ...counter("plane_not_local_drop", "planes: not addressed to this node (nothing is routed)"),
       ...counter("input_drop", "input: default deny"),
       ...counter("forward_drop", "forward: nothing is routed"),
       "",
@@ -154,18 +239,19 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
         'ct state established,related accept comment "replies to traffic this node started"',
         'ct state invalid counter name "input_invalid" drop comment "invalid connection state"',
         "",
+        "# Plane interfaces: the planes chain decides (ICMP included: a ping does not cross planes",
+        "# either); what it does not accept is dropped here.",
+        'iifname @plane_ifaces jump planes comment "WireGuard planes"',
+        'iifname @plane_ifaces limit rate 10/minute burst 20 packets log prefix "kubedos plane drop: " level info',
+        'iifname @plane_ifaces counter name "input_plane_drop" drop comment "plane traffic the planes chain did not accept"',
+        "",
+        "# Every other interface is the uplink, whatever its name (a renamed NIC stays default-deny).",
         "# ICMP essentials, rate-limited (excess falls through to the drop at the end).",
         'meta l4proto icmp icmp type echo-request limit rate 5/second burst 10 packets accept comment "ping"',
         'meta l4proto icmp icmp type { destination-unreachable, time-exceeded, parameter-problem } limit rate 100/second accept comment "ICMP errors"',
         'meta l4proto ipv6-icmp icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } limit rate 100/second accept comment "ICMPv6 errors"',
         'meta l4proto ipv6-icmp icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 limit rate 100/second accept comment "IPv6 neighbour discovery"',
         'meta l4proto ipv6-icmp icmpv6 type echo-request limit rate 5/second burst 10 packets accept comment "ping6"',
-        "",
-        "# Plane interfaces: the planes chain decides; what it does not accept is dropped here.",
-        'iifname @plane_ifaces jump planes comment "WireGuard planes"',
-        'iifname @plane_ifaces limit rate 10/minute burst 20 packets log prefix "kubedos plane drop: " level info',
-        'iifname @plane_ifaces counter name "input_plane_drop" drop comment "inter-plane default deny"',
-        "",
         ...uplinkRules,
         "",
         "# Everything else: logged (rate-limited), counted, dropped.",
@@ -174,14 +260,15 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
       ]),
       "}",
       "",
-      "# Traffic arriving on a plane interface. For now: only this node's own address on that plane.",
-      "# The backplane stage adds the spec's inter-plane allow rules here (networking.policy.allow).",
+      "# Traffic arriving on a plane interface (seed 001 §10): intra-plane accepted, inter-plane only",
+      "# as networking.policy allows, anything for another address dropped.",
       "chain planes {",
       ...indent(1, planeRules),
       "}",
       "",
       "# Nothing is routed: planes never route into each other, and no overlay exists by surprise",
-      "# (seed 001 §10.3). The Kubernetes stage opens forwarding explicitly for its CNI.",
+      "# (seed 001 §10.3; sysctl keeps net.ipv4.ip_forward = 0). The Kubernetes stage opens",
+      "# forwarding explicitly for its CNI.",
       "chain forward {",
       ...indent(1, [
         "type filter hook forward priority filter; policy drop;",
@@ -244,4 +331,53 @@ function sortCidrs(cidrs: string[]): string[] {
     const [ib, pb] = b.split("/");
     return ipNumber(ia) - ipNumber(ib) || Number(pa) - Number(pb);
   });
+}
+
+/** One inter-plane flow of networking.policy.allow: destination ports by protocol, merged and sorted. */
+export interface InterPlaneAllow {
+  from: string;
+  to: string;
+  /** nft elements, e.g. ["2379-2380", "6443"], sorted by port. */
+  tcp: string[];
+  udp: string[];
+}
+
+/**
+ * The allow rules of the spec, grouped by (from, to) in plane order, with each protocol's ports
+ * merged (overlapping or adjacent ranges joined — nft rejects overlapping set elements).
+ */
+export function interPlaneAllows(plan: Plan): InterPlaneAllow[] {
+  const order = new Map(plan.planes.map((p, i) => [p.name, i]));
+  const byPair = new Map<string, { from: string; to: string; tcp: Array<[number, number]>; udp: Array<[number, number]> }>();
+  for (const r of plan.policy.allow) {
+    for (const end of [r.from, r.to]) {
+      if (!order.has(end)) throw new Error(`networking.policy.allow names plane ${end}, which the plan does not have`);
+    }
+    if (r.from === r.to) throw new Error(`networking.policy.allow rule from ${r.from} to itself: intra-plane traffic is always allowed`);
+    const key = `${r.from}\0${r.to}`;
+    const entry = byPair.get(key) ?? { from: r.from, to: r.to, tcp: [], udp: [] };
+    byPair.set(key, entry);
+    for (const spec of r.ports) {
+      const m = /^(\d{1,5})(?:-(\d{1,5}))?\/(tcp|udp)$/.exec(spec);
+      const lo = m ? Number(m[1]) : NaN;
+      const hi = m ? Number(m[2] ?? m[1]) : NaN;
+      if (!m || lo < 1 || hi > 65535 || lo > hi)
+        throw new Error(`networking.policy.allow port ${JSON.stringify(spec)} is not PORT/PROTO or LO-HI/PROTO`);
+      entry[m[3] as "tcp" | "udp"].push([lo, hi]);
+    }
+  }
+  return [...byPair.values()]
+    .sort((a, b) => order.get(a.from)! - order.get(b.from)! || order.get(a.to)! - order.get(b.to)!)
+    .map((e) => ({ from: e.from, to: e.to, tcp: mergeRanges(e.tcp), udp: mergeRanges(e.udp) }));
+}
+
+function mergeRanges(ranges: Array<[number, number]>): string[] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out: Array<[number, number]> = [];
+  for (const [lo, hi] of sorted) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`));
 }
