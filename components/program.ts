@@ -54,7 +54,8 @@ export async function runProgram(): Promise<Record<string, unknown>> {
   const backplane = createBackplane(cluster.stage("backplane"), plan, substrate.nodes, seed, epoch, sshKey);
   return {
     ...planExports(plan, cluster),
-    substrate: substrateExports(substrate),
+    // How kubedos reaches each node (`substrate` above stays the substrate type).
+    nodeAccess: substrateExports(substrate),
     firstboot: [...firstboot.ready.keys()],
     wireguardEpoch: epoch,
     // The operator's wg-quick config for the control plane: `pulumi stack output --show-secrets operatorWireguard`.

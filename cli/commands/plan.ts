@@ -88,6 +88,8 @@ export async function planCommand(args: PlanArgs): Promise<number> {
     process.stdout.write(planReport(res).join("\n") + "\n");
   }
   if (res.run.error) {
+    // Stage 0's warnings often explain a later failure (the seed: no hosts, no template).
+    if (!args.json) for (const l of res.run.logs.filter((x) => x.severity === "warn")) process.stderr.write(`warning: ${l.message}\n`);
     process.stderr.write(`kubedos plan: the program failed:\n${res.run.error.message}\n`);
     return 1;
   }

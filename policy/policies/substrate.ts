@@ -6,7 +6,8 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { parse } from "yaml";
 import { boundaries, label, renderedSpec } from "./graph";
 
-const WORLD = /^(0\.0\.0\.0\/0|::\/0)$/;
+/** Any CIDR with a zero-length prefix matches every address, whatever its address part says. */
+const WORLD = /\/0$/;
 
 export const firewallNotOpen: ResourceValidationPolicy = {
   name: "firewall-not-open",
@@ -35,6 +36,27 @@ function userData(type: string, props: Record<string, unknown>): string | undefi
   return undefined;
 }
 
+/**
+ * What sshd makes of PasswordAuthentication: keywords and yes/no are case-insensitive, the first
+ * value outside a Match block wins, and a Match block can turn it back on — which counts as yes.
+ */
+export function passwordAuthentication(config: string): "yes" | "no" | undefined {
+  let first: "yes" | "no" | undefined;
+  let inMatch = false;
+  for (const raw of config.split("\n")) {
+    const line = raw.replace(/#.*/, "").trim();
+    const m = /^(\S+)\s*(?:=\s*|\s+)(\S+)/.exec(line);
+    if (!m) continue;
+    const key = m[1].toLowerCase();
+    if (key === "match") inMatch = true;
+    if (key !== "passwordauthentication") continue;
+    const value = m[2].toLowerCase() === "yes" ? "yes" : "no";
+    if (inMatch && value === "yes") return "yes";
+    if (!inMatch && first === undefined) first = value;
+  }
+  return first;
+}
+
 export const noPasswordSsh: ResourceValidationPolicy = {
   name: "no-password-ssh",
   description: "Checks whether the cloud-init user data of every machine disables SSH password login and ships a key-only sshd_config.",
@@ -52,11 +74,9 @@ export const noPasswordSsh: ResourceValidationPolicy = {
     if (doc.ssh_pwauth !== false) reportViolation(`${label(args)} must set ssh_pwauth: false in its cloud-init user data.`);
     const files = (doc.write_files ?? []) as Array<{ path?: string; content?: string }>;
     const sshd = files.find((f) => f.path === "/etc/ssh/sshd_config");
-    if (
-      !sshd ||
-      !/^\s*PasswordAuthentication\s+no\s*$/m.test(sshd.content ?? "") ||
-      /^\s*PasswordAuthentication\s+yes\b/m.test(sshd.content ?? "")
-    ) {
+    // Effective "no", and no "yes" anywhere: a file that carries both invites the wrong edit.
+    const content = sshd?.content ?? "";
+    if (!sshd || passwordAuthentication(content) !== "no" || /^\s*passwordauthentication\s*(=\s*|\s)\s*yes\b/im.test(content)) {
       reportViolation(`${label(args)} must write an /etc/ssh/sshd_config with PasswordAuthentication no.`);
     }
   },

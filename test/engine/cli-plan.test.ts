@@ -73,6 +73,9 @@ describe("kubedos plan (CLI)", function () {
       prodJson: ["plan", "--stack", "prod", "--json"],
       hetzner: ["plan", "--spec", "test/fixtures/hetzner.yaml"],
       baremetal: ["plan", "--spec", "test/fixtures/baremetal.yaml"],
+      seed: ["plan", "--spec", "test/fixtures/seed-15.2.yaml"],
+      seedJson: ["plan", "--spec", "test/fixtures/seed-15.2.yaml", "--json"],
+      validateSeed: ["validate", "test/fixtures/seed-15.2.yaml"],
       nope: ["plan", "--stack", "nope"],
       invalid: ["plan", "--spec", invalid],
       invalidJson: ["plan", "--spec", invalid, "--json"],
@@ -179,6 +182,41 @@ describe("kubedos plan (CLI)", function () {
       doc.errors.some((e) => e.rule === "ha-quorum"),
       show(r),
     );
+  });
+
+  it("exits 1 naming what Stage 1 lacks when run as plan --spec on the seed §15.2 example, which validate accepts", () => {
+    const v = get("validateSeed");
+    assert.equal(v.code, 0, show(v));
+    assert.match(v.stdout, /seed-15\.2\.yaml: valid \(0 error\(s\), 8 warning\(s\)\)$/m, show(v));
+    const r = get("seed");
+    assert.equal(r.code, 1, show(r));
+    assert.equal(r.stdout, "", show(r));
+    // Stage 0's warnings come first (they explain the failure), then the failure itself.
+    const all = r.stderr.split("\n");
+    assert.ok(all.filter((l) => l.startsWith("warning: ")).length >= 3, show(r));
+    const lines = all.slice(all.indexOf("kubedos plan: the program failed:"));
+    assert.deepEqual(lines.slice(0, 3), [
+      "kubedos plan: the program failed:",
+      "Stage 1 (Proxmox substrate) cannot place the VMs; the spec lacks:",
+      "  - substrate.proxmox.template or substrate.proxmox.image (what to clone or import)",
+    ]);
+    for (const n of ["cp-1", "cp-2", "cp-3", "w-1"]) {
+      assert.ok(
+        lines.some((l) => l.startsWith(`  - a Proxmox host for ${n} (substrate.proxmox.hosts`)),
+        show(r),
+      );
+      assert.ok(lines.includes(`  - an uplink address for ${n} (networking.underlay)`), show(r));
+    }
+    assert.doesNotMatch(r.stderr, STACK_TRACE, show(r));
+  });
+
+  it("exits 1 with valid:true and the program's error in the JSON document when the seed example fails at Stage 1", () => {
+    const r = get("seedJson");
+    assert.equal(r.code, 1, show(r));
+    const doc = JSON.parse(r.stdout) as { valid: boolean; error: string | null; policy: unknown };
+    assert.equal(doc.valid, true);
+    assert.match(String(doc.error), /^Stage 1 \(Proxmox substrate\) cannot place the VMs; the spec lacks:\n/);
+    assert.equal(doc.policy, null);
   });
 
   for (const [key, what] of [

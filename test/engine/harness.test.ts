@@ -1,6 +1,7 @@
 /**
  * Whole-stack tests under the in-process mock engine (cli/engine/harness.ts): the real compiled
- * program (dist/stacks/index.js) for the dev and prod stacks and the seed example, plus tiny
+ * program (dist/stacks/index.js) for the dev and prod stacks and the Hetzner and bare-metal
+ * fixtures, the seed example (which Stage 1 refuses: it lacks the facts VMs need), plus tiny
  * throwaway programs that pin down what the harness records (options, dependencies, secrets).
  */
 import { strict as assert } from "node:assert";
@@ -10,15 +11,23 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { planJson, planStack, type PlanResult } from "../../cli/commands/plan";
 import { validateFile, validationReport } from "../../cli/commands/validate";
-import { criticalPath } from "../../cli/engine/graph";
+import { criticalPath, stageOf } from "../../cli/engine/graph";
 import { runStack, type RecordedResource, type StackRun } from "../../cli/engine/harness";
 import { buildPlan } from "../../components/plan/plan";
+import { formatDiagnostic } from "../../components/spec/diagnostics";
 import { check, DEV, readRepo, repoPath } from "../plan/helpers";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
 const CLUSTER_TYPE = "kubedos:cluster:Cluster";
 const STAGE_TYPE = "kubedos:cluster:Stage";
 const STAGE_KEYS = ["spec", "substrate", "firstboot", "backplane", "enrollment", "converge", "kubernetes", "seal"];
+const COMMAND_TYPE = "command:remote:Command";
+/** The machine (and per-node companion) resource types Stage 1 builds, per substrate. */
+const SUBSTRATE_NODE_TYPES: Record<string, string[]> = {
+  proxmox: ["proxmoxve:index/vmLegacy:VmLegacy", "proxmoxve:index/fileLegacy:FileLegacy"],
+  hetzner: ["hcloud:index/server:Server"],
+  baremetal: [],
+};
 const STACK_TRACE = /\n\s+at .+[:(]\d+:\d+\)?/;
 
 let tmp: string | undefined;
@@ -45,12 +54,52 @@ const STACKS: Array<{ label: string; args: { stack?: string; spec?: string }; sp
   { label: "dev", args: { stack: "dev" }, specFile: "stacks/dev/cluster.yaml", stackName: "dev" },
   { label: "prod", args: { stack: "prod" }, specFile: "stacks/prod/cluster.yaml", stackName: "prod" },
   {
-    label: "the seed fixture",
-    args: { spec: repoPath("test", "fixtures", "seed-15.2.yaml") },
-    specFile: "test/fixtures/seed-15.2.yaml",
-    stackName: "seed-15.2",
+    label: "the Hetzner fixture",
+    args: { spec: repoPath("test", "fixtures", "hetzner.yaml") },
+    specFile: "test/fixtures/hetzner.yaml",
+    stackName: "hetzner",
+  },
+  {
+    label: "the bare-metal fixture",
+    args: { spec: repoPath("test", "fixtures", "baremetal.yaml") },
+    specFile: "test/fixtures/baremetal.yaml",
+    stackName: "baremetal",
   },
 ];
+
+/** The seed §15.2 example: valid (warnings only), but without the template, hosts and underlay Stage 1 needs. */
+const SEED = {
+  args: { spec: repoPath("test", "fixtures", "seed-15.2.yaml") },
+  specFile: "test/fixtures/seed-15.2.yaml",
+  stackName: "seed-15.2",
+};
+const SEED_NODES: Array<[node: string, failureDomain: string]> = [
+  ["cp-1", "rack-a"],
+  ["cp-2", "rack-b"],
+  ["cp-3", "rack-a"],
+  ["w-1", "rack-a"],
+];
+
+/** The index of the Stage a resource belongs to (cli/engine/graph.ts stageOf: its Stage ancestor, or the Stage a gate closes). */
+function stageIndexOf(resources: RecordedResource[], urn: string | undefined): number | undefined {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const r = urn === undefined ? undefined : byUrn.get(urn);
+  return r ? stageOf(r, byUrn)?.index : undefined;
+}
+
+/** Every URN `urn` waits for, directly or through other resources. */
+function waitsFor(resources: RecordedResource[], urn: string): Set<string> {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const seen = new Set<string>();
+  const stack = [...(byUrn.get(urn)?.dependencies ?? [])];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    if (seen.has(d)) continue;
+    seen.add(d);
+    stack.push(...(byUrn.get(d)?.dependencies ?? []));
+  }
+  return seen;
+}
 
 describe("cli/engine/harness", () => {
   after(() => {
@@ -63,7 +112,7 @@ describe("cli/engine/harness", () => {
 
     before(async () => {
       // One after the other in one process, as `npx mocha` runs them.
-      for (const s of STACKS) {
+      for (const s of [...STACKS, { ...SEED, label: "seed" }]) {
         const res = await planStack(s.args);
         results.set(s.label, res);
         snapshots.set(s.label, graphOf(res.run));
@@ -96,10 +145,17 @@ describe("cli/engine/harness", () => {
           for (const r of resources) assert.ok(r.urn.startsWith(`urn:pulumi:${s.stackName}::kubedos::`), `foreign URN ${r.urn}`);
         });
 
+        // Registration completes in dependency order, not construction order: a Stage that
+        // depends on a Stage with resources is recorded after them. Stages are compared by index.
+        const stagesByIndex = () =>
+          res()
+            .run.resources.filter((r) => r.type === STAGE_TYPE)
+            .sort((a, b) => (a.outputs?.index as number) - (b.outputs?.index as number));
+
         it("registers 8 Stage children of the Cluster named <cluster>-stage<N>-<key> when the program runs", () => {
           const { resources } = res().run;
           const cluster = resources.find((r) => r.type === CLUSTER_TYPE)!;
-          const stages = resources.filter((r) => r.type === STAGE_TYPE);
+          const stages = stagesByIndex();
           const name = expectedPlan().cluster.name;
           assert.deepEqual(
             stages.map((r) => r.name),
@@ -109,12 +165,57 @@ describe("cli/engine/harness", () => {
         });
 
         it("records index, key and title as the outputs of every Stage when the program runs", () => {
-          const stages = res().run.resources.filter((r) => r.type === STAGE_TYPE);
           const plan = expectedPlan();
           assert.deepEqual(
-            stages.map((r) => [r.outputs?.index, r.outputs?.key, r.outputs?.title]),
+            stagesByIndex().map((r) => [r.outputs?.index, r.outputs?.key, r.outputs?.title]),
             plan.stages.map((p) => [p.index, p.key, p.title]),
           );
+        });
+
+        it("hangs the substrate's per-node resources under Stage 1 and one firstboot command per node under Stage 2", () => {
+          const { resources } = res().run;
+          const plan = expectedPlan();
+          const custom = resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+          for (const type of SUBSTRATE_NODE_TYPES[plan.substrate]) {
+            const ofType = custom.filter((r) => r.type === type);
+            assert.equal(ofType.length, plan.nodes.length, `one ${type} per node`);
+            for (const r of ofType) assert.equal(stageIndexOf(resources, r.urn), 1, `${r.name} is not under Stage 1`);
+          }
+          const firstboot = custom.filter((r) => r.type === COMMAND_TYPE && stageIndexOf(resources, r.urn) === 2);
+          assert.deepEqual(firstboot.map((r) => r.name).sort(), plan.nodes.map((n) => `${plan.cluster.name}-${n.name}-firstboot`).sort());
+          // Every resource of the program belongs to a stage (a stage's gate to the stage it closes).
+          assert.deepEqual(
+            custom.filter((r) => stageIndexOf(resources, r.urn) === undefined).map((r) => `${r.type} ${r.name}`),
+            [],
+          );
+        });
+
+        it("keeps the Stage chain: a resource depends only on its own or earlier stages, and waits for everything of the earlier stages", () => {
+          const { resources } = res().run;
+          for (const r of resources) {
+            const own = stageIndexOf(resources, r.urn);
+            if (own === undefined) continue;
+            for (const d of r.dependencies) {
+              const dep = stageIndexOf(resources, d);
+              assert.ok(dep !== undefined && dep <= own, `${r.name} (stage ${own}) depends on ${d} (stage ${dep})`);
+            }
+          }
+          // The ordering guarantee itself (seed 001 §14.3): nothing of stage N starts before every
+          // resource of the stages before it is done — through the gates or directly.
+          const staged = resources
+            .filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"))
+            .map((r) => ({ r, stage: stageIndexOf(resources, r.urn)! }));
+          const gates = new Set(
+            staged.filter(({ r }) => r.type === "command:local:Command" && r.name.endsWith("-gate")).map(({ r }) => r.urn),
+          );
+          for (const { r, stage } of staged) {
+            if (gates.has(r.urn) || stage === 0) continue;
+            const before = waitsFor(resources, r.urn);
+            const missing = staged.filter((x) => x.stage < stage && !before.has(x.r.urn)).map((x) => x.r.name);
+            assert.deepEqual(missing, [], `${r.name} (stage ${stage}) does not wait for these resources of earlier stages`);
+          }
+          // Stage 2 (firstboot) exists on every substrate, so the chain above is never vacuous.
+          assert.ok(staged.some(({ r, stage }) => stage === 2 && !gates.has(r.urn)));
         });
 
         it("exports clusterName, nodes, stages, boundaries and specDigest equal to buildPlan's when the program runs", () => {
@@ -145,17 +246,70 @@ describe("cli/engine/harness", () => {
             ]),
             plan.stages.map((p) => [p.index, p.key, p.title, p.enabled]),
           );
+          assert.deepEqual(
+            ex.firstboot,
+            plan.nodes.map((n) => n.name),
+          );
+          assert.equal(ex.substrate, plan.substrate);
+          assert.deepEqual(
+            (ex.nodeAccess as { nodes: Array<{ name: string }> }).nodes.map((n) => n.name),
+            plan.nodes.map((n) => n.name),
+          );
         });
       });
     }
 
+    describe("for the seed fixture", () => {
+      const res = () => results.get("seed")!;
+
+      it("fails at Stage 1 with a RunError, without a stack trace, when the spec lacks a template, hosts and an underlay", () => {
+        const err = res().run.error;
+        assert.ok(err, "the seed fixture's program did not fail");
+        assert.equal(err.isRunError, true);
+        assert.equal(res().run.stack, SEED.stackName);
+        assert.doesNotMatch(err.message, STACK_TRACE);
+        assert.equal(err.message.split("\n")[0], "Stage 1 (Proxmox substrate) cannot place the VMs; the spec lacks:");
+        assert.deepEqual(res().criticalPath, []);
+        assert.equal(res().policy, undefined, "the policy pack ran on a failed program");
+      });
+
+      it("names substrate.proxmox.template, a Proxmox host and an underlay address for every node in the error", () => {
+        const lines = res().run.error!.message.split("\n");
+        const expected = [
+          "  - substrate.proxmox.template or substrate.proxmox.image (what to clone or import)",
+          ...SEED_NODES.map(([n, fd]) => `  - a Proxmox host for ${n} (substrate.proxmox.hosts with failureDomain ${fd})`),
+          ...SEED_NODES.map(([n]) => `  - an uplink address for ${n} (networking.underlay)`),
+        ];
+        assert.deepEqual(lines.slice(1), expected);
+      });
+
+      it("passes Stage 0 first: logs validate's eight warnings and registers the Cluster and its 8 Stages, but no substrate resource", () => {
+        const run = res().run;
+        const v = check(readRepo(SEED.specFile), SEED.specFile);
+        assert.deepEqual(v.errors, []);
+        assert.equal(v.warnings.length, 8);
+        // As the program logs them: `kubedos validate`'s lines, with the path plan passes it.
+        for (const w of v.warnings.map((d) => formatDiagnostic(SEED.specFile, d)))
+          assert.ok(
+            run.logs.some((l) => l.severity === "warn" && l.message === w),
+            `warning not logged: ${w}`,
+          );
+        assert.equal(run.resources.filter((r) => r.type === CLUSTER_TYPE).length, 1);
+        assert.equal(run.resources.filter((r) => r.type === STAGE_TYPE).length, 8);
+        assert.deepEqual(
+          run.resources.filter((r) => r.custom).map((r) => r.urn),
+          [],
+        );
+      });
+    });
+
     it("gives independent results when stacks run one after the other in one process", async () => {
-      // dev ran first, then prod and the seed; run dev again and compare.
+      // dev ran first, then prod, the Hetzner and bare-metal fixtures and the seed; run dev again and compare.
       const again = await planStack({ stack: "dev" });
       assert.equal(again.run.error, undefined);
       assert.deepEqual(graphOf(again.run), snapshots.get("dev"), "a second dev run differs from the first");
-      for (const s of STACKS)
-        assert.deepEqual(graphOf(results.get(s.label)!.run), snapshots.get(s.label), `the ${s.label} result changed after later runs`);
+      for (const label of [...STACKS.map((s) => s.label), "seed"])
+        assert.deepEqual(graphOf(results.get(label)!.run), snapshots.get(label), `the ${label} result changed after later runs`);
       const prod = results.get("prod")!.run;
       assert.equal(new Set(prod.resources.map((r) => r.urn)).size, prod.resources.length, "a URN is recorded twice");
       assert.equal(prod.resources.filter((r) => r.type === STACK_TYPE).length, 1);

@@ -181,16 +181,36 @@ const PROXMOX_HOSTS = [
 /** An operator's SSH public key. */
 export const OPS_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP/pk3V4hxaE1aHspduTA8Re7PpmgmuMvVrvE21dj2ag ops@kubedos";
 
+/** The Proxmox template every VM of the clean spec is cloned from (on a host of rack-a). */
+export const PROXMOX_TEMPLATE = { vmid: 9000, node: "pve-a" };
+/** A checksum-pinned cloud image (the alternative to a template). */
+export const PROXMOX_IMAGE = {
+  url: "http://mirror.lab.example/images/debian-12-genericcloud-amd64.qcow2",
+  sha256: "5da2d1c1b0b1a0f0a3e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6",
+  datastore: "local",
+};
+/** The operator and CI hosts that may reach SSH on the uplink. */
+export const SSH_SOURCES = ["10.10.100.0/24", "192.0.2.7/32"];
+/** The air-gap apt mirror. */
+export const APT_MIRROR = { url: "http://mirror.lab.example/debian", suite: "bookworm", components: ["main"] };
+/** The underlay: gateway and resolver at reserved host indices 1 and 2. */
+export const UNDERLAY_BLOCK = { cidr: "10.0.10.0/24", gateway: "10.0.10.1", nameservers: ["10.0.10.2"] };
+
 /**
  * The seed with its warnings fixed: Proxmox hosts declared, cp-3 moved to a third failure
- * domain, a real CA fingerprint, an authorized SSH key. 0 errors, 0 warnings.
+ * domain, a real CA fingerprint, an authorized SSH key — and what Stage 1 needs to build VMs:
+ * a template, an underlay, the SSH sources and an apt mirror. 0 errors, 0 warnings.
  */
 export const PROXMOX_CLEAN_EDITS: Edit[] = [
   { append: "spec.nodes.failureDomains", item: { name: "rack-c" } },
   { set: "spec.nodes.inventory[2].failureDomain", to: "rack-c" },
   { set: "spec.substrate.proxmox.hosts", to: PROXMOX_HOSTS },
+  { set: "spec.substrate.proxmox.template", to: PROXMOX_TEMPLATE, flow: true },
+  { set: "spec.networking.underlay", to: UNDERLAY_BLOCK },
   { set: "spec.security.bootstrap.caFingerprint", to: CA_FINGERPRINT },
   { set: "spec.security.ssh.authorizedKeys", to: [OPS_KEY] },
+  { set: "spec.security.ssh.allowFrom", to: SSH_SOURCES, flow: true },
+  { set: "spec.mirrors", to: { apt: APT_MIRROR } },
 ];
 export const PROXMOX_CLEAN = mutate(SEED, PROXMOX_CLEAN_EDITS);
 
@@ -231,18 +251,11 @@ export const STATIC_EDITS: Edit[] = [
 ];
 export const STATIC = mutate(PROXMOX_CLEAN, STATIC_EDITS);
 
-/** The clean Proxmox spec with an underlay: gateway and resolver at reserved host indices 1 and 2. */
-export const UNDERLAY_EDITS: Edit[] = [
-  { set: "spec.networking.underlay", to: { cidr: "10.0.10.0/24", gateway: "10.0.10.1", nameservers: ["10.0.10.2"] } },
-];
-export const UNDERLAY = mutate(PROXMOX_CLEAN, UNDERLAY_EDITS);
-
 export const BASES = {
   seed: SEED,
   proxmox: PROXMOX_CLEAN,
   ceph: CEPH,
   static: STATIC,
-  underlay: UNDERLAY,
   hetzner: HETZNER,
   baremetal: BAREMETAL,
 } as const;

@@ -10,7 +10,21 @@ import { assignOrdinals, deriveOrdinal, HOST_OFFSET, ordinalSpace } from "../../
 import { RULE_IDS } from "../../components/spec/constraints";
 import { formatPath, type Diagnostic, type Severity } from "../../components/spec/diagnostics";
 import type { ClusterSpec } from "../../components/spec/schema";
-import { after, BASES, mutate, pos, readFixture, SEED, show, showAll, validate, type Base, type Edit, type Position } from "./helpers";
+import {
+  after,
+  BASES,
+  mutate,
+  pos,
+  PROXMOX_IMAGE,
+  readFixture,
+  SEED,
+  show,
+  showAll,
+  validate,
+  type Base,
+  type Edit,
+  type Position,
+} from "./helpers";
 
 interface PassCase {
   /** Why the rule does not fire here. */
@@ -65,8 +79,8 @@ const CP1_ORDINAL = deriveOrdinal("cp-1", SEED_SPACE);
 const CP2_ORDINAL = deriveOrdinal("cp-2", SEED_SPACE);
 const HZ_CP1_ORDINAL = deriveOrdinal("cp-1", HETZNER_SPACE);
 
-/** Uplink addresses the nodes of the underlay variant derive (10.0.10.0/24, host index 10 + ordinal). */
-const UNDERLAY_SPEC = specOf(BASES.underlay);
+/** Uplink addresses the nodes of the clean Proxmox spec derive (10.0.10.0/24, host index 10 + ordinal). */
+const UNDERLAY_SPEC = specOf(BASES.proxmox);
 const UPLINK = new Map(assignOrdinals(UNDERLAY_SPEC).map((a) => [a.name, `10.0.10.${HOST_OFFSET + a.ordinal}`]));
 /** A host index in the node range that no node uses. */
 const FREE_NODE_RANGE_IP = (() => {
@@ -885,13 +899,13 @@ const RULES: Record<string, RuleCases> = {
 
   "underlay-addresses": {
     pass: [
-      { name: "gateway and resolver at reserved host indices", base: "underlay" },
+      { name: "gateway and resolver at reserved host indices (the clean Proxmox spec)", base: "proxmox" },
       { name: "the seed spec (no underlay)", base: "seed" },
     ],
     fail: [
       {
         when: "the gateway lies outside the underlay",
-        base: "underlay",
+        base: "proxmox",
         edits: [{ set: "spec.networking.underlay.gateway", to: "10.0.11.1" }],
         path: "spec.networking.underlay.gateway",
         at: (t) => after(t, "gateway: "),
@@ -899,7 +913,7 @@ const RULES: Record<string, RuleCases> = {
       },
       {
         when: "the gateway is the underlay's network address",
-        base: "underlay",
+        base: "proxmox",
         edits: [{ set: "spec.networking.underlay.gateway", to: "10.0.10.0" }],
         path: "spec.networking.underlay.gateway",
         at: (t) => after(t, "gateway: "),
@@ -907,7 +921,7 @@ const RULES: Record<string, RuleCases> = {
       },
       {
         when: "the gateway is a node's uplink address",
-        base: "underlay",
+        base: "proxmox",
         edits: [{ set: "spec.networking.underlay.gateway", to: UPLINK.get("cp-1") }],
         path: "spec.networking.underlay.gateway",
         at: (t) => after(t, "gateway: "),
@@ -915,7 +929,7 @@ const RULES: Record<string, RuleCases> = {
       },
       {
         when: "the gateway lies in the node range",
-        base: "underlay",
+        base: "proxmox",
         edits: [{ set: "spec.networking.underlay.gateway", to: FREE_NODE_RANGE_IP }],
         severity: "warning",
         path: "spec.networking.underlay.gateway",
@@ -924,7 +938,7 @@ const RULES: Record<string, RuleCases> = {
       },
       {
         when: "a nameserver is a node's uplink address",
-        base: "underlay",
+        base: "proxmox",
         edits: [{ append: "spec.networking.underlay.nameservers", item: UPLINK.get("cp-2") }],
         path: "spec.networking.underlay.nameservers[1]",
         at: (t) => pos(t, "nameservers:", UPLINK.get("cp-2") as string),
@@ -1045,6 +1059,198 @@ const RULES: Record<string, RuleCases> = {
         path: "spec.security.bootstrap.caFingerprint",
         at: (t) => after(t, "caFingerprint: "),
         contains: ["caFingerprint sha256:REDACTED"],
+      },
+    ],
+  },
+
+  "plane-ports": {
+    pass: [
+      { name: "the seed spec (wg1..wg3 default to 51821..51823)", base: "seed" },
+      {
+        name: "a plane not named wgN with its own port, beside explicit ports on wgN planes",
+        base: "proxmox",
+        edits: [
+          { set: "spec.networking.planes.storage", to: { cidr: "10.104.0.0/24", purpose: "storage", port: 51830 }, flow: true },
+          { set: "spec.networking.planes.wg1.port", to: 51900 },
+        ],
+      },
+      { name: "the Hetzner fixture", base: "hetzner" },
+    ],
+    fail: [
+      {
+        when: "a plane's explicit port is another plane's default (wg2 on wg1's 51821)",
+        base: "proxmox",
+        edits: [{ set: "spec.networking.planes.wg2.port", to: 51821 }],
+        path: "spec.networking.planes.wg2.port",
+        at: (t) => after(t, "wg2: ", "port: "),
+        contains: ["plane wg2 uses UDP port 51821, already used by plane wg1"],
+      },
+      {
+        when: "two planes set the same explicit port",
+        base: "proxmox",
+        edits: [
+          { set: "spec.networking.planes.wg1.port", to: 51900 },
+          { set: "spec.networking.planes.wg3.port", to: 51900 },
+        ],
+        path: "spec.networking.planes.wg3.port",
+        at: (t) => after(t, "wg3: ", "port: "),
+        contains: ["plane wg3 uses UDP port 51900, already used by plane wg1"],
+      },
+      {
+        when: "a plane not named wgN has no port (no default applies)",
+        base: "proxmox",
+        edits: [{ set: "spec.networking.planes.storage", to: { cidr: "10.104.0.0/24", purpose: "storage" }, flow: true }],
+        path: "spec.networking.planes.storage",
+        at: (t) => pos(t, "planes:", "storage: ", "{"),
+        contains: ["plane storage has no port and its name is not wgN"],
+      },
+      {
+        when: "a Hetzner plane takes another plane's default port",
+        base: "hetzner",
+        edits: [{ set: "spec.networking.planes.wg3.port", to: 51822 }],
+        path: "spec.networking.planes.wg3.port",
+        at: (t) => after(t, "wg3: ", "port: "),
+        contains: ["plane wg3 uses UDP port 51822, already used by plane wg2"],
+      },
+    ],
+  },
+
+  "substrate-source": {
+    pass: [
+      { name: "a template and an underlay (the clean Proxmox spec)", base: "proxmox" },
+      {
+        name: "a checksum-pinned image instead of a template",
+        base: "proxmox",
+        edits: [{ delete: "spec.substrate.proxmox.template" }, { set: "spec.substrate.proxmox.image", to: PROXMOX_IMAGE }],
+      },
+      { name: "the Hetzner fixture (not a Proxmox substrate)", base: "hetzner" },
+      { name: "the bare-metal fixture (no underlay needed)", base: "baremetal" },
+    ],
+    fail: [
+      {
+        when: "both a template and an image are declared",
+        base: "proxmox",
+        edits: [{ set: "spec.substrate.proxmox.image", to: PROXMOX_IMAGE }],
+        path: "spec.substrate.proxmox",
+        at: (t) => pos(t, "proxmox:", "clusterName:"),
+        contains: ["both template and image are declared"],
+      },
+      {
+        when: "neither a template nor an image is declared",
+        base: "proxmox",
+        edits: [{ delete: "spec.substrate.proxmox.template" }],
+        severity: "warning",
+        path: "spec.substrate.proxmox",
+        at: (t) => pos(t, "proxmox:", "clusterName:"),
+        contains: ["neither template nor image is declared", "Stage 1 cannot build VMs"],
+      },
+      {
+        when: "no underlay is declared for the Proxmox VMs",
+        base: "proxmox",
+        edits: [{ delete: "spec.networking.underlay" }],
+        severity: "warning",
+        path: "spec.networking",
+        at: (t) => pos(t, "\n  networking:", "planes:"),
+        contains: ["no networking.underlay is declared"],
+      },
+      {
+        when: "the seed declares neither a template nor an image",
+        base: "seed",
+        edits: [],
+        severity: "warning",
+        path: "spec.substrate.proxmox",
+        at: (t) => pos(t, "proxmox:", "clusterName:"),
+        contains: ["neither template nor image is declared"],
+      },
+      {
+        when: "the seed declares no underlay",
+        base: "seed",
+        edits: [],
+        severity: "warning",
+        path: "spec.networking",
+        at: (t) => pos(t, "\n  networking:", "planes:"),
+        contains: ["no networking.underlay is declared"],
+      },
+    ],
+  },
+
+  "ssh-sources": {
+    pass: [
+      { name: "an allowFrom of operator and CI host CIDRs (the clean Proxmox spec)", base: "proxmox" },
+      { name: "the Hetzner fixture (two sources)", base: "hetzner" },
+      { name: "the bare-metal fixture", base: "baremetal" },
+    ],
+    fail: [
+      {
+        when: "allowFrom contains 0.0.0.0/0",
+        base: "proxmox",
+        edits: [{ append: "spec.security.ssh.allowFrom", item: "0.0.0.0/0" }],
+        path: "spec.security.ssh.allowFrom[2]",
+        at: (t) => pos(t, "allowFrom: ", "0.0.0.0/0"),
+        contains: ["allowFrom 0.0.0.0/0 opens SSH to the whole internet"],
+      },
+      {
+        when: "allowFrom contains a /0 written with a non-zero address",
+        base: "hetzner",
+        edits: [{ set: "spec.security.ssh.allowFrom[0]", to: "203.0.113.0/0" }],
+        path: "spec.security.ssh.allowFrom[0]",
+        at: (t) => pos(t, "allowFrom: ", "203.0.113.0/0"),
+        contains: ["allowFrom 203.0.113.0/0 opens SSH to the whole internet"],
+      },
+      {
+        when: "no allowFrom is declared (the seed)",
+        base: "seed",
+        edits: [],
+        severity: "warning",
+        path: "spec.security.ssh",
+        at: (t) => pos(t, "ssh:", "allowUsers:"),
+        contains: ["no allowFrom is declared", "SSH on the uplink is closed"],
+      },
+      {
+        when: "allowFrom is an empty list",
+        base: "proxmox",
+        edits: [{ set: "spec.security.ssh.allowFrom", to: [], flow: true }],
+        severity: "warning",
+        path: "spec.security.ssh",
+        at: (t) => pos(t, "ssh:", "allowUsers:"),
+        contains: ["no allowFrom is declared"],
+      },
+    ],
+  },
+
+  "airgap-mirrors": {
+    pass: [
+      { name: "a declared apt mirror (the clean Proxmox spec)", base: "proxmox" },
+      { name: "the Hetzner fixture", base: "hetzner" },
+      { name: "the bare-metal fixture", base: "baremetal" },
+    ],
+    fail: [
+      {
+        when: "the seed declares no mirrors at all",
+        base: "seed",
+        edits: [],
+        severity: "warning",
+        path: "spec",
+        at: (t) => pos(t, "\nspec:", "substrate:"),
+        contains: ["no mirrors.apt is declared", "mirrors: { apt: { url, suite, components } }"],
+      },
+      {
+        when: "mirrors name a registry but no apt mirror",
+        base: "proxmox",
+        edits: [{ delete: "spec.mirrors.apt" }, { set: "spec.mirrors.registry", to: "registry.lab.example:5000" }],
+        severity: "warning",
+        path: "spec",
+        at: (t) => pos(t, "\nspec:", "substrate:"),
+        contains: ["no mirrors.apt is declared"],
+      },
+      {
+        when: "the Hetzner fixture loses its apt mirror",
+        base: "hetzner",
+        edits: [{ delete: "spec.mirrors.apt" }],
+        severity: "warning",
+        path: "spec",
+        at: (t) => pos(t, "\nspec:", "substrate:"),
+        contains: ["no mirrors.apt is declared"],
       },
     ],
   },

@@ -187,8 +187,8 @@ describe("components/substrate/hetzner", function () {
     assert.deepEqual(svc.propertyDependencies.loadBalancerId, [lb.urn]);
   });
 
-  it("exports the load balancer's private IP as the substrate apiEndpoint when the program completes", () => {
-    const substrate = res.run.exports.substrate as Json;
+  it("exports the load balancer's private IP as nodeAccess.apiEndpoint when the program completes", () => {
+    const substrate = res.run.exports.nodeAccess as Json;
     assert.equal(substrate.apiEndpoint, one(T.lbNet).inputs.ip);
     assert.deepEqual(
       (substrate.nodes as Json[]).map((n) => [n.name, n.uplink]),

@@ -1,9 +1,10 @@
 /**
  * The policy pack against whole stacks, in-process (planStack: the real program under the mock
- * engine, then the real pack): the dev and prod stacks and the seed fixture pass every mandatory
- * policy; each boundary-breaking fixture program (test/fixtures/programs/*.js — the real kubedos
- * program plus one offending resource under the right stage) yields exactly the violation it is
- * built for, and nothing else; opening the governing flag in the spec silences it.
+ * engine, then the real pack): the dev and prod stacks and the Hetzner and bare-metal fixtures
+ * pass every mandatory policy (the seed fixture does not get that far: Stage 1 refuses it for the
+ * facts it lacks); each boundary-breaking fixture program (test/fixtures/programs/*.js — the real
+ * kubedos program plus one offending resource under the right stage) yields exactly the violation
+ * it is built for, and nothing else; opening the governing flag in the spec silences it.
  */
 import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { planStack, type PlanResult } from "../../../cli/commands/plan";
+import { stageOf } from "../../../cli/engine/graph";
 import { mandatoryViolations, type Violation } from "../../../cli/engine/policy";
 import type { RecordedResource } from "../../../cli/engine/harness";
 import { UsageError } from "../../../cli/io";
@@ -21,13 +23,20 @@ const REPO_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
 const repoPath = (...p: string[]): string => path.join(REPO_ROOT, ...p);
 const DEV_SPEC = repoPath("stacks", "dev", "cluster.yaml");
 const SEED_SPEC = repoPath("test", "fixtures", "seed-15.2.yaml");
+const HETZNER_SPEC = repoPath("test", "fixtures", "hetzner.yaml");
+const BAREMETAL_SPEC = repoPath("test", "fixtures", "baremetal.yaml");
 /** The fixture programs are plain JS, read from the checkout (never compiled). */
 const program = (name: string): string => repoPath("test", "fixtures", "programs", `${name}.js`);
 
 const STAGE_TYPE = "kubedos:cluster:Stage";
 const VM_TYPE = "proxmoxve:index/vmLegacy:VmLegacy";
+const SNIPPET_TYPE = "proxmoxve:index/fileLegacy:FileLegacy";
+const SERVER_TYPE = "hcloud:index/server:Server";
+const FIREWALL_TYPE = "hcloud:index/firewall:Firewall";
 const COMMAND_TYPE = "command:remote:Command";
 const RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+/** A stage's gate (components/stage.ts): a local command named <stage>-gate. */
+const GATE_TYPE = "command:local:Command";
 
 const POLICY_NAMES = ALL_POLICIES.map((p) => p.name);
 const DEFAULT_LEVEL = new Map(ALL_POLICIES.map((p) => [p.name, p.enforcementLevel ?? "mandatory"]));
@@ -93,14 +102,18 @@ describe("policy pack on whole stacks (in-process, mock engine)", function () {
     const plans: Record<string, Parameters<typeof planStack>[0]> = {
       dev: { stack: "dev" },
       prod: { stack: "prod" },
+      hetzner: { spec: HETZNER_SPEC },
+      baremetal: { spec: BAREMETAL_SPEC },
       seed: { spec: SEED_SPEC },
       baseline: { spec: DEV_SPEC },
       unprotectedVm: { spec: DEV_SPEC, program: program("unprotected-vm") },
       protectedVm: { spec: DEV_SPEC, program: program("protected-vm") },
       kubeadmReset: { spec: DEV_SPEC, program: program("kubeadm-reset") },
       latestImage: { spec: DEV_SPEC, program: program("latest-image") },
+      replaceableVm: { spec: DEV_SPEC, program: program("replaceable-vm") },
       destroyBaseline: { spec: allowDestroy },
       destroyVm: { spec: allowDestroy, program: program("unprotected-vm") },
+      destroyReplaceable: { spec: allowDestroy, program: program("replaceable-vm") },
       destroyReset: { spec: allowDestroy, program: program("kubeadm-reset") },
       resetBaseline: { spec: allowReset },
       resetReset: { spec: allowReset, program: program("kubeadm-reset") },
@@ -117,7 +130,8 @@ describe("policy pack on whole stacks (in-process, mock engine)", function () {
     for (const [k, label] of [
       ["dev", "the dev stack"],
       ["prod", "the prod stack"],
-      ["seed", "the seed fixture (test/fixtures/seed-15.2.yaml)"],
+      ["hetzner", "the Hetzner fixture (test/fixtures/hetzner.yaml)"],
+      ["baremetal", "the bare-metal fixture (test/fixtures/baremetal.yaml)"],
     ] as const) {
       it(`runs every policy of the pack with zero mandatory violations for ${label}`, () => {
         const p = policyOf(get(k));
@@ -132,6 +146,56 @@ describe("policy pack on whole stacks (in-process, mock engine)", function () {
         for (const v of p.violations) assert.ok(POLICY_NAMES.includes(v.policy), `violation of an unknown policy ${v.policy}`);
       });
     }
+
+    it("fails the seed fixture at Stage 1 with a RunError naming the facts it lacks, before any policy runs", () => {
+      const r = get("seed");
+      const err = r.run.error;
+      assert.ok(err, "the seed fixture's program did not fail");
+      assert.equal(err.isRunError, true);
+      const lines = err.message.split("\n");
+      assert.equal(lines[0], "Stage 1 (Proxmox substrate) cannot place the VMs; the spec lacks:");
+      assert.ok(lines.includes("  - substrate.proxmox.template or substrate.proxmox.image (what to clone or import)"), err.message);
+      for (const [node, fd] of [
+        ["cp-1", "rack-a"],
+        ["cp-2", "rack-b"],
+        ["cp-3", "rack-a"],
+        ["w-1", "rack-a"],
+      ]) {
+        assert.ok(lines.includes(`  - a Proxmox host for ${node} (substrate.proxmox.hosts with failureDomain ${fd})`), err.message);
+        assert.ok(lines.includes(`  - an uplink address for ${node} (networking.underlay)`), err.message);
+      }
+      assert.equal(r.policy, undefined, "the pack ran on a failed program");
+      assert.deepEqual(
+        r.run.resources.filter((x) => x.custom).map((x) => x.urn),
+        [],
+        "a substrate resource was registered although Stage 1 failed",
+      );
+    });
+
+    it("checks real machines: the substrate policies pass on the VMs, servers, firewall and cloud-init the program builds", () => {
+      const count = (k: string, type: string) => get(k).run.resources.filter((x) => x.type === type).length;
+      for (const k of ["dev", "prod"]) {
+        const nodes = (get(k).run.exports.nodes as unknown[]).length;
+        assert.equal(count(k, VM_TYPE), nodes, `${k}: one VM per node`);
+        assert.equal(count(k, SNIPPET_TYPE), nodes, `${k}: one cloud-init snippet per node`);
+      }
+      assert.equal(count("hetzner", SERVER_TYPE), (get("hetzner").run.exports.nodes as unknown[]).length);
+      assert.equal(count("hetzner", FIREWALL_TYPE), 1);
+      for (const k of ["dev", "prod", "hetzner", "baremetal"]) {
+        const p = policyOf(get(k));
+        for (const name of ["firewall-not-open", "no-password-ssh", "substrate-no-replace", "substrate-protected"]) {
+          assert.ok(
+            p.policies.some((x) => x.name === name),
+            `${k}: ${name} did not run`,
+          );
+          assert.deepEqual(
+            p.violations.filter((v) => v.policy === name),
+            [],
+            `${k}: ${name}`,
+          );
+        }
+      }
+    });
 
     it("reports only advisory violations for dev, among them the accepted failure-domain-quorum warning", () => {
       const p = policyOf(get("dev"));
@@ -160,55 +224,74 @@ describe("policy pack on whole stacks (in-process, mock engine)", function () {
       assert.equal(level("prod"), "mandatory");
     });
 
-    it("applies no config file to a --spec run (the seed fixture): every policy at its default level", () => {
-      const p = policyOf(get("seed"));
+    it("applies no config file to a --spec run (the Hetzner fixture): every policy at its default level", () => {
+      const p = policyOf(get("hetzner"));
       assert.equal(p.configFile, undefined);
       for (const pol of p.policies) assert.equal(pol.enforcementLevel, DEFAULT_LEVEL.get(pol.name), pol.name);
     });
   });
 
   describe("boundary-breaking fixture programs (dev spec)", () => {
-    it("builds the real graph under each fixture program: the 8 stages and the spec carried by Stage 0", () => {
+    /** Each fixture program: the one resource it adds, and the stage it hangs it under. */
+    const FIXTURE_PROGRAMS = [
+      ["unprotectedVm", VM_TYPE, "rogue-vm", "substrate"],
+      ["protectedVm", VM_TYPE, "rogue-vm", "substrate"],
+      ["replaceableVm", VM_TYPE, "rogue-vm", "substrate"],
+      ["kubeadmReset", COMMAND_TYPE, "reset-cp-1", "kubernetes"],
+      ["latestImage", RELEASE_TYPE, "cilium", "kubernetes"],
+    ] as const;
+
+    it("builds the real graph under each fixture program: the 8 stages, the spec carried by Stage 0, the same exports", () => {
       const base = get("baseline");
-      for (const k of ["unprotectedVm", "protectedVm", "kubeadmReset", "latestImage"]) {
+      const stageNames = base.run.resources.filter((x) => x.type === STAGE_TYPE).map((x) => x.name);
+      for (const [k, type, name, stageKey] of FIXTURE_PROGRAMS) {
         const r = get(k);
         assert.equal(r.run.error, undefined, `${k}: ${r.run.error?.message}`);
         const stages = r.run.resources.filter((x) => x.type === STAGE_TYPE);
         assert.equal(stages.length, 8, k);
         assert.deepEqual(stageResource(r, "spec").outputs?.clusterSpec, stageResource(base, "spec").outputs?.clusterSpec, k);
-        // The same graph as the real program, plus the one resource (and its default provider).
+        // The same graph as the real program, plus the one resource, its default provider, and the
+        // gates of the stages before it that the real program never needed (a gate is created on
+        // first use: the first resource of the next stage).
+        const idx = stageResource(r, stageKey).outputs?.index as number;
+        const earlierGates = stageNames.filter((_, i) => i < idx).map((n) => `${n}-gate`);
         const extra = r.run.resources.filter((x) => !base.run.resources.some((b) => b.urn === x.urn));
-        assert.deepEqual(
-          extra.filter((x) => !x.type.startsWith("pulumi:providers:")).length,
-          1,
-          `${k} added: ${extra.map((x) => x.urn).join(", ")}`,
+        const unexpected = extra.filter(
+          (x) =>
+            !x.type.startsWith("pulumi:providers:") &&
+            !(x.type === type && x.name === name) &&
+            !(x.type === GATE_TYPE && earlierGates.includes(x.name)),
         );
+        assert.deepEqual(
+          unexpected.map((x) => x.urn),
+          [],
+          `${k} added more than its resource`,
+        );
+        assert.equal(extra.filter((x) => x.type === type && x.name === name).length, 1, `${k} did not add ${name}`);
+        for (const b of base.run.resources)
+          assert.ok(
+            r.run.resources.some((x) => x.urn === b.urn),
+            `${k} lacks ${b.urn} of the real program`,
+          );
         assert.deepEqual(r.run.exports, base.run.exports, `${k}: exports differ from the real program's`);
       }
     });
 
-    for (const [k, type, name, stageKey] of [
-      ["unprotectedVm", VM_TYPE, "rogue-vm", "substrate"],
-      ["protectedVm", VM_TYPE, "rogue-vm", "substrate"],
-      ["kubeadmReset", COMMAND_TYPE, "reset-cp-1", "kubernetes"],
-      ["latestImage", RELEASE_TYPE, "cilium", "kubernetes"],
-    ] as const) {
-      it(`hangs ${name} (${type}) of ${k} under the ${stageKey} stage, depending on nothing of a later stage`, () => {
+    for (const [k, type, name, stageKey] of FIXTURE_PROGRAMS) {
+      it(`hangs ${name} (${type}) of ${k} under the ${stageKey} stage, waiting for the previous stage's gate and nothing of a later stage`, () => {
         const r = get(k);
         const res = resource(r, type, name);
         const stage = stageResource(r, stageKey);
         assert.equal(res.parent, stage.urn);
-        // childOpts makes it wait for the earlier stages; a dependsOn on a component resolves to
-        // the component's custom children, and the real program has none yet, so the recorded
-        // list may be empty. Whatever is there must belong to an earlier stage.
+        // childOpts makes it wait for the previous stage's gate, which waits for everything before.
         const idx = stage.outputs?.index as number;
-        const stageIndexOf = (urn: string | undefined): number | undefined => {
-          for (let x = r.run.resources.find((y) => y.urn === urn); x; x = r.run.resources.find((y) => y.urn === x!.parent))
-            if (x.type === STAGE_TYPE) return x.outputs?.index as number;
-          return undefined;
-        };
+        const byUrn = new Map(r.run.resources.map((x) => [x.urn, x]));
+        const previous = r.run.resources.find((x) => x.type === STAGE_TYPE && x.outputs?.index === idx - 1)!;
+        const gate = r.run.resources.find((x) => x.type === GATE_TYPE && x.name === `${previous.name}-gate`);
+        assert.ok(gate, `no gate for ${previous.name}`);
+        assert.ok(res.dependencies.includes(gate.urn), `${name} does not wait for ${gate.name}`);
         for (const d of res.dependencies) {
-          const i = stageIndexOf(d);
+          const i = stageOf(byUrn.get(d)!, byUrn)?.index;
           assert.ok(i !== undefined && i < idx, `${name} depends on ${d}, which is not of a stage before ${stageKey}`);
         }
       });
@@ -235,6 +318,23 @@ describe("policy pack on whole stacks (in-process, mock engine)", function () {
       assert.equal(resource(r, VM_TYPE, "rogue-vm").protect, true);
       assert.deepEqual(added(r, get("baseline")), []);
       assert.deepEqual(mandatoryViolations(policyOf(r)), []);
+    });
+
+    it("reports substrate-no-replace, mandatory, naming the VM's urn — and nothing else — for replaceable-vm.js", () => {
+      const r = get("replaceableVm");
+      const vm = resource(r, VM_TYPE, "rogue-vm");
+      assert.equal(vm.protect, true);
+      assert.deepEqual(vm.ignoreChanges, []);
+      const a = added(r, get("baseline"));
+      assert.equal(a.length, 1, show(a));
+      assert.deepEqual(a[0], {
+        policy: "substrate-no-replace",
+        level: "mandatory",
+        urn: vm.urn,
+        message:
+          "Machine rogue-vm (proxmoxve:index/vmLegacy:VmLegacy) must list clone in ignoreChanges while substrate.allowDestroy is false: a change there would replace the machine.",
+      });
+      assert.deepEqual(mandatoryViolations(policyOf(r)), a);
     });
 
     it("reports destructive-commands, mandatory, naming the command's urn — and nothing else — for kubeadm-reset.js", () => {
@@ -280,6 +380,17 @@ describe("policy pack on whole stacks (in-process, mock engine)", function () {
       const p = policyOf(r);
       assert.deepEqual(
         p.violations.filter((v) => v.policy === "substrate-protected"),
+        [],
+      );
+      assert.deepEqual(mandatoryViolations(p), [], show(mandatoryViolations(p)));
+      assert.deepEqual(added(r, get("destroyBaseline")), []);
+    });
+
+    it("reports no substrate-no-replace violation for replaceable-vm.js when the spec sets allowDestroy: true", () => {
+      const r = get("destroyReplaceable");
+      const p = policyOf(r);
+      assert.deepEqual(
+        p.violations.filter((v) => v.policy === "substrate-no-replace"),
         [],
       );
       assert.deepEqual(mandatoryViolations(p), [], show(mandatoryViolations(p)));

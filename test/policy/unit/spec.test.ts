@@ -160,6 +160,39 @@ const RULE_CASES: Record<string, RuleCase> = {
     when: "hubble-flows is required but Hubble is off",
     edit: (s) => (s.spec.kubernetes.cni.hubble = false),
   },
+  "plane-ports": {
+    when: "wg2 sets port 51821, which is wg1's default",
+    edit: (s) => (s.spec.networking.planes.wg2.port = 51821),
+    literal: [
+      "The ClusterSpec must satisfy plane-ports: spec.networking.planes.wg2.port: plane wg2 uses UDP port 51821, already used by plane wg1; every plane needs its own port",
+    ],
+  },
+  "substrate-source": {
+    when: "a cloud image is declared beside the template",
+    edit: (s) =>
+      (proxmox(s).image = {
+        url: "http://mirror.lab.example/images/debian-12-genericcloud-amd64.qcow2",
+        sha256: "5da2d1c1b0b1a0f0a3e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6",
+        datastore: "local",
+      }),
+    literal: [
+      "The ClusterSpec must satisfy substrate-source: spec.substrate.proxmox: both template and image are declared; VMs are built from one source — keep template (a full clone) or image (an import), not both",
+    ],
+  },
+  "ssh-sources": {
+    when: "allowFrom adds 0.0.0.0/0",
+    edit: (s) => s.spec.security.ssh.allowFrom!.push("0.0.0.0/0"),
+    literal: [
+      "The ClusterSpec must satisfy ssh-sources: spec.security.ssh.allowFrom[1]: allowFrom 0.0.0.0/0 opens SSH to the whole internet; list the operator or CI host CIDRs instead",
+    ],
+  },
+  "airgap-mirrors": {
+    when: "no apt mirror is declared (the rule only warns: its advisory policy reports the warning)",
+    edit: (s) => delete s.spec.mirrors,
+    literal: [
+      "The ClusterSpec must satisfy airgap-mirrors: spec: no mirrors.apt is declared: nodes get no package source at all (nothing is pulled from the internet), so later stages cannot install the pinned packages — add mirrors: { apt: { url, suite, components } }",
+    ],
+  },
 };
 
 describe("policy/policies/spec.ts (unit)", () => {
@@ -278,7 +311,15 @@ describe("policy/policies/spec.ts (unit)", () => {
   describe("the constraint policies (one per rule id)", () => {
     it("are mandatory when their rule can report an error and advisory when it only warns", () => {
       for (const p of constraintPolicies) assert.equal(p.enforcementLevel, warnOnly(p.name) ? "advisory" : "mandatory", p.name);
-      assert.equal(constraintPolicies.find((p) => p.name === "failure-domain-quorum")!.enforcementLevel, "advisory");
+      const level = (name: string) => constraintPolicies.find((p) => p.name === name)!.enforcementLevel;
+      assert.equal(level("failure-domain-quorum"), "advisory");
+      assert.equal(level("airgap-mirrors"), "advisory");
+      for (const name of ["plane-ports", "substrate-source", "ssh-sources"]) assert.equal(level(name), "mandatory", name);
+      assert.deepEqual(
+        constraintPolicies.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name),
+        ["failure-domain-quorum", "airgap-mirrors"],
+        "the warn-only rules",
+      );
     });
 
     it("report nothing when the stack carries no spec, or a spec that fails the schema", () => {
@@ -315,6 +356,45 @@ describe("policy/policies/spec.ts (unit)", () => {
       it("accepts the spec when an enabled Ceph declares everything and has OSDs in three racks", () => {
         assert.deepEqual(runStackPolicy(byName("ceph-replication"), stackOf(CEPH_SPEC)), []);
       });
+    });
+
+    describe("substrate-source and ssh-sources (warnings)", () => {
+      const cases: Array<[id: string, when: string, edit: (s: ClusterSpec) => void, expected: string[]]> = [
+        [
+          "substrate-source",
+          "the template is removed (neither template nor image: a warning)",
+          (s) => delete proxmox(s).template,
+          [
+            "The ClusterSpec must satisfy substrate-source (a warning): spec.substrate.proxmox: neither template nor image is declared, so Stage 1 cannot build VMs; add template: { vmid, node } or image: { url, sha256, datastore }",
+          ],
+        ],
+        [
+          "substrate-source",
+          "the underlay is removed (a warning)",
+          (s) => delete s.spec.networking.underlay,
+          [
+            "The ClusterSpec must satisfy substrate-source (a warning): spec.networking: no networking.underlay is declared, so VMs get no uplink address and Stage 1 cannot build them; add underlay: { cidr, gateway, nameservers }",
+          ],
+        ],
+        [
+          "ssh-sources",
+          "allowFrom is removed (a warning)",
+          (s) => delete s.spec.security.ssh.allowFrom,
+          [
+            "The ClusterSpec must satisfy ssh-sources (a warning): spec.security.ssh: no allowFrom is declared: SSH on the uplink is closed, and kubedos cannot reach a node before its control plane (wg1) is up — list the operator or CI host CIDRs",
+          ],
+        ],
+      ];
+      for (const [id, when, edit, expected] of cases) {
+        it(`accepts the spec under ${id} when ${when}, leaving it to clusterspec-warnings`, () => {
+          const spec = edited(CLEAN_SPEC, edit);
+          const r = stage0(spec);
+          assert.deepEqual(r.errors, []);
+          assert.deepEqual(r.warnings.map(asWarningMessage), expected);
+          assert.deepEqual(runStackPolicy(byName(id), stackOf(spec)), []);
+          assert.deepEqual(runStackPolicy(clusterspecWarnings, stackOf(spec)), expected);
+        });
+      }
     });
 
     describe("inter-plane-default (warnings)", () => {
@@ -355,7 +435,23 @@ describe("policy/policies/spec.ts (unit)", () => {
       const expected = stage0(SEED_SPEC)
         .warnings.filter((w) => !warnOnly(w.rule))
         .map((w) => asWarningMessage(w));
-      assert.ok(expected.length >= 3, "the seed raises several warnings");
+      // The seed's eight warnings, less airgap-mirrors and failure-domain-quorum (warn-only rules).
+      assert.deepEqual(
+        stage0(SEED_SPEC)
+          .warnings.map((w) => w.rule)
+          .sort(),
+        [
+          "airgap-mirrors",
+          "failure-domain-quorum",
+          "placement-hosts",
+          "ssh-key-only",
+          "ssh-sources",
+          "substrate-source",
+          "substrate-source",
+          "trust-bootstrap",
+        ],
+      );
+      assert.equal(expected.length, 6, "the seed raises six warnings from rules that can also report errors");
       assert.deepEqual(sorted(runStackPolicy(clusterspecWarnings, stackOf(SEED_SPEC))), sorted(expected));
     });
 

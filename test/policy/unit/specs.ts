@@ -39,7 +39,10 @@ export function edited(spec: ClusterSpec, edit: (s: ClusterSpec) => void): Clust
 /** The dev stack's spec: valid, one warning (failure-domain-quorum: two racks for three control planes). */
 export const DEV_SPEC: ClusterSpec = typedSpec(readRepo("stacks", "dev", "cluster.yaml"), "stacks/dev/cluster.yaml");
 
-/** The seed's illustrative spec (seed 001 §15.2): valid, with four warnings. */
+/**
+ * The seed's illustrative spec (seed 001 §15.2): valid, with eight warnings (no Proxmox hosts, template,
+ * underlay, allowFrom, apt mirror or authorized key; two control planes in rack-a; the REDACTED fingerprint).
+ */
 export const SEED_SPEC: ClusterSpec = typedSpec(readRepo("test", "fixtures", "seed-15.2.yaml"), "test/fixtures/seed-15.2.yaml");
 
 /** The dev spec with a third rack (cp-3 and a host in it): no errors and no warnings. */
