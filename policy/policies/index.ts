@@ -1,5 +1,6 @@
 /** Every policy of the pack, by area. index.ts only wraps this list in a PolicyPack. */
 import type { Policies } from "@pulumi/policy";
+import { backplanePolicies } from "./backplane";
 import { boundaryPolicies } from "./boundaries";
 import { hygienePolicies } from "./hygiene";
 import { specPolicies } from "./spec";
@@ -11,6 +12,7 @@ export const ALL_POLICIES: Policies = [
   ...boundaryPolicies,
   ...substratePolicies.stack,
   ...substratePolicies.resource,
+  ...backplanePolicies,
   ...supplyChainPolicies,
   ...hygienePolicies,
 ];
