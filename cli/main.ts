@@ -13,6 +13,10 @@ commands:
                                                     (exit 1 on an invalid spec or a mandatory violation)
   render (--stack NAME | --spec FILE) --out DIR     write every node's rendered artifacts (nodes/<node>/…) and the plan;
                                                     secrets 0600; host keys derive from KUBEDOS_MASTER_SEED
+  lab up (--spec FILE | --stack NAME) | check | down | drill …  [--lab ID]
+                                                    nodes as network namespaces on this machine (root): rendered WireGuard,
+                                                    nftables and sshd; check = the Backplane Matrix gate + acceptance report
+                                                    (exit 1 on fail); see kubedos lab help
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -50,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
           spec: a.values.spec as string | undefined,
           out: a.values.out as string | undefined,
         });
+      }
+      case "lab": {
+        const { labCommand } = await import("./lab/command");
+        return await labCommand(rest);
       }
       case undefined:
       case "help":
