@@ -33,17 +33,7 @@ import { nodePlaneKey, rotationEpoch } from "../../components/backplane/keys";
 import { sshPort } from "../../components/firstboot/common";
 import { buildPlan, type Plan, type PlanNode } from "../../components/plan/plan";
 import { validateSpecText } from "../../components/spec/validate";
-import {
-  LAB_LINK_PREFIX,
-  LAB_PLACEHOLDER_SEED,
-  LAB_UNDERLAY,
-  labPlan,
-  listenerPorts,
-  renderNodeArtifacts,
-  transportPlan,
-  transportScript,
-  type LabPlan,
-} from "./model";
+import { LAB_LINK_PREFIX, LAB_PLACEHOLDER_SEED, LAB_UNDERLAY, labPlan, listenerPorts, renderNodeArtifacts, type LabPlan } from "./model";
 import {
   checkId,
   checkSeed,
@@ -357,7 +347,6 @@ export async function nodeBase(ctx: LabContext, name: string): Promise<void> {
 export async function nodePlanes(ctx: LabContext, name: string): Promise<void> {
   const s = ctx.state;
   const ns0 = s.nodes[name];
-  const node = planNode(ctx, name);
   const d = nodeDir(ctx, name);
   const hpid = ns0.holder!.pid;
   const artifacts = ctx.lab.plan.planes.map((p) => ({
@@ -384,8 +373,6 @@ export async function nodePlanes(ctx: LabContext, name: string): Promise<void> {
       );
     }
   });
-  const transport = transportScript(transportPlan(ctx.lab.plan, node, artifacts));
-  if (transport.length > 0) await nodeExecOk(ctx, name, transport.join("\n"));
   ns0.status = "up";
   saveState(s);
 }

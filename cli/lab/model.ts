@@ -148,17 +148,13 @@ export function parseWgQuick(text: string): { addresses: string[]; listenPort?: 
 // ------------------------------------------------------------------ inter-plane transport
 
 /**
- * The lab's inter-plane path, the one thing the lab adds to the rendered configs.
- *
- * The rendered wg-quick files give each peer exactly its own /32 on the plane, so WireGuard's
- * cryptokey routing drops every packet that crosses planes before the firewall sees it. To test
- * the firewall's inter-plane policy (nftables.ts: traffic ARRIVING on plane F for this node's
- * address on plane T is accepted only on the ports an allow rule {from: F, to: T} names), each lab
- * node routes packets sourced from its plane-F address to other planes' CIDRs through interface F
- * (`ip rule from <own F> lookup <table F>`), and lets each peer on F also carry that peer's
- * addresses on the other planes (AllowedIPs). Then a flow F→T from node A reaches node B on B's F
- * interface, addressed to B's T address, and B's nftables alone decides — for allowed and denied
- * pairs alike. Replies return the same way.
+ * The inter-plane transport of the rendered configs, read back for the drills. The renderer
+ * (components/backplane/wg-quick.ts) lets each peer on plane F carry its addresses on the planes
+ * F may cross into (AllowedIPs) and routes this node's F-sourced traffic for them through F
+ * (PostUp `ip rule from <own F> lookup <table>`), so an allowed flow F→T reaches node B on B's F
+ * interface addressed to B's T address, and B's nftables decides the ports. The lab applies the
+ * rendered files as they are and adds nothing: this only parses them, for the rotation drill,
+ * which must re-install each peer with the same AllowedIPs under its new key.
  */
 export interface TransportPlan {
   /** Per plane: `wg set <plane> peer <pub> allowed-ips <list>` for every peer. */
@@ -175,7 +171,7 @@ export function transportPlan(plan: Plan, node: PlanNode, confs: Array<{ plane: 
   if (plan.planes.length < 2) return { allowedIps, routes };
   const byAddress = new Map<string, PlanNode>();
   for (const n of plan.nodes) for (const p of plan.planes) byAddress.set(`${p.name}/${n.addresses[p.name]}`, n);
-  plan.planes.forEach((plane, i) => {
+  plan.planes.forEach((plane) => {
     const conf = confs.find((c) => c.plane === plane.name);
     if (!conf) throw new Error(`no rendered ${plane.name} config for ${node.name}`);
     const peers: Array<{ publicKey: string; allowedIps: string[] }> = [];
@@ -183,17 +179,9 @@ export function transportPlan(plan: Plan, node: PlanNode, confs: Array<{ plane: 
       // Node peers only (the operator peer has no endpoint and no other planes).
       const owner = peer.allowedIps.map((a) => byAddress.get(`${plane.name}/${a.replace(/\/32$/, "")}`)).find((n) => n !== undefined);
       if (!owner || !peer.endpoint) continue;
-      const extra = plan.planes.filter((p) => p.name !== plane.name).map((p) => `${owner.addresses[p.name]}/32`);
-      peers.push({ publicKey: peer.publicKey, allowedIps: [...new Set([...peer.allowedIps, ...extra])] });
+      peers.push({ publicKey: peer.publicKey, allowedIps: [...peer.allowedIps] });
     }
     allowedIps.set(plane.name, peers);
-    routes.push({
-      plane: plane.name,
-      table: TRANSPORT_TABLE_BASE + i,
-      pref: TRANSPORT_TABLE_BASE + i,
-      from: node.addresses[plane.name],
-      to: plan.planes.filter((p) => p.name !== plane.name).map((p) => p.cidr),
-    });
   });
   return { allowedIps, routes };
 }

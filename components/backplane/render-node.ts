@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import type { Plan, PlanNode, PlanPlane } from "../plan/plan";
 import { nodePlaneKey, operatorKey, type WgKeyPair } from "./keys";
-import { KEEPALIVE_SECONDS, renderOperatorConfig, renderWgQuick } from "./wg-quick";
+import { KEEPALIVE_SECONDS, peerAllowedIps, renderOperatorConfig, renderWgQuick } from "./wg-quick";
 
 export interface BackplaneFile {
   /** Relative path: `wireguard/<plane>.conf` for a node (under nodes/<node>/), `<plane>.conf` for the operator. */
@@ -109,7 +109,7 @@ function meshOf(plan: Plan, seed: string, epoch: number, plane: PlanPlane): Plan
       "[Peer]",
       `PublicKey = ${publicKeys.get(peer.name)}`,
       `Endpoint = ${endpoint}:${plane.port}`,
-      `AllowedIPs = ${addr}/32`,
+      `AllowedIPs = ${peerAllowedIps(plan, plane, peer)}`,
       `PersistentKeepalive = ${KEEPALIVE_SECONDS}`,
       "",
     ].join("\n");

@@ -16,6 +16,47 @@ export interface PlaneKeys {
 
 export const KEEPALIVE_SECONDS = 25;
 
+/** Routing tables of the inter-plane transport: 4200 + the plane's index in the plan. */
+export const TRANSPORT_TABLE_BASE = 4200;
+
+/**
+ * The planes traffic from `plane` may cross into: every other plane when the spec's default is
+ * allow, else exactly those an allow rule names (from this plane). Everything else stays out of
+ * the tunnel: WireGuard's cryptokey routing then drops it before any firewall is asked.
+ */
+export function crossPlanes(plan: Plan, plane: PlanPlane): PlanPlane[] {
+  const others = plan.planes.filter((p) => p.name !== plane.name);
+  if (plan.policy.defaultInterPlane === "allow") return others;
+  const to = new Set(plan.policy.allow.filter((r) => r.from === plane.name).map((r) => r.to));
+  return others.filter((p) => to.has(p.name));
+}
+
+/**
+ * A peer's AllowedIPs on `plane`: its own address there, plus its addresses on the planes this
+ * plane may cross into — an allowed flow F→T from node A to node B travels A's plane-F tunnel to
+ * B's address on T, and B's reply comes back from that address. B's nftables decides the ports.
+ */
+export function peerAllowedIps(plan: Plan, plane: PlanPlane, peer: PlanNode): string {
+  return [plane, ...crossPlanes(plan, plane)].map((p) => `${peer.addresses[p.name]}/32`).join(", ");
+}
+
+/**
+ * wg-quick hooks that route traffic sourced from this node's plane-F address to the crossable
+ * planes through F (a table of its own, selected by source), so it never leaks into plane T's
+ * tunnel under the wrong source. Empty when the plane crosses into nothing.
+ */
+export function transportHooks(plan: Plan, node: PlanNode, plane: PlanPlane): string[] {
+  const cross = crossPlanes(plan, plane);
+  if (cross.length === 0) return [];
+  const table = TRANSPORT_TABLE_BASE + plan.planes.findIndex((p) => p.name === plane.name);
+  const own = node.addresses[plane.name];
+  return [
+    ...cross.map((t) => `PostUp = ip route replace ${t.cidr} dev %i table ${table}`),
+    `PostUp = ip rule add from ${own}/32 lookup ${table} pref ${table}`,
+    `PostDown = ip rule del from ${own}/32 lookup ${table} pref ${table}`,
+  ];
+}
+
 /** The plane's prefix length, e.g. 24 for 10.111.0.0/24. */
 const prefixOf = (p: PlanPlane): string => p.cidr.split("/")[1];
 
@@ -30,6 +71,7 @@ export function renderWgQuick(plan: Plan, node: PlanNode, plane: PlanPlane, keys
     `PrivateKey = ${keys.privateKey}`,
     // The plane's subnet route comes from Address; peers' /32s need no extra table entries.
     "Table = off",
+    ...transportHooks(plan, node, plane),
     "",
   ];
   // Sorted by name so the file is byte-identical for the same inputs.
@@ -44,7 +86,7 @@ export function renderWgQuick(plan: Plan, node: PlanNode, plane: PlanPlane, keys
       "[Peer]",
       `PublicKey = ${pub}`,
       `Endpoint = ${endpoint}:${plane.port}`,
-      `AllowedIPs = ${peer.addresses[plane.name]}/32`,
+      `AllowedIPs = ${peerAllowedIps(plan, plane, peer)}`,
       `PersistentKeepalive = ${KEEPALIVE_SECONDS}`,
       "",
     );

@@ -1,6 +1,7 @@
 /**
  * The full mesh (components/backplane/render-node.ts): on every plane, every node's wg-quick file
- * lists every other node exactly once — AllowedIPs its plane address /32, Endpoint its uplink and
+ * lists every other node exactly once — AllowedIPs its plane address /32 (plus its addresses on the planes
+ * an allow rule lets this plane cross into), Endpoint its uplink and
  * the plane's port — plus the operator peer on the control plane only; the operator's file lists
  * every node. Renders are byte-identical, equal to the reference renderer (wg-quick.ts), and
  * every file is a 0600 secret. Parsed from the rendered text for every fixture.
@@ -46,7 +47,18 @@ describe("backplane full mesh", () => {
           for (const s of nodePeers) {
             const peer = s.comments[0].split(" ")[0];
             assert.equal(field(s, "PublicKey"), nodePlaneKey(TEST_SEED, plan.cluster.name, p.name, peer, TEST_EPOCH).publicKey);
-            assert.equal(field(s, "AllowedIPs"), `${nodeOf(plan, peer).addresses[p.name]}/32`, `${n.name}/${p.name} → ${peer}`);
+            // Its own plane address, then its addresses on the planes this plane may cross into
+            // (the spec's allow rules from this plane; every other plane when the default is allow).
+            const cross = plan.planes.filter(
+              (q) =>
+                q.name !== p.name &&
+                (plan.policy.defaultInterPlane === "allow" || plan.policy.allow.some((r) => r.from === p.name && r.to === q.name)),
+            );
+            assert.equal(
+              field(s, "AllowedIPs"),
+              [p, ...cross].map((q) => `${nodeOf(plan, peer).addresses[q.name]}/32`).join(", "),
+              `${n.name}/${p.name} → ${peer}`,
+            );
             assert.equal(field(s, "Endpoint"), `${endpointOf(plan, peer)}:${p.port}`);
             assert.equal(field(s, "PersistentKeepalive"), String(KEEPALIVE_SECONDS));
           }
