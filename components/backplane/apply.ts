@@ -14,6 +14,7 @@ import { sshConnection } from "../substrate/connection";
 import type { SubstrateNode } from "../substrate/types";
 import { renderNftables } from "../firstboot/nftables";
 import { nodePlaneKey, operatorKey } from "./keys";
+import { createRotation } from "./rotation";
 import { renderOperatorConfig, renderWgQuick } from "./wg-quick";
 
 export interface BackplaneResult {
@@ -71,6 +72,9 @@ export function createBackplane(
   epoch: number,
   privateKey: pulumi.Input<string>,
 ): BackplaneResult {
+  // Staged rotation first: on a new epoch it switches keys node by node; the plane commands
+  // below then re-sync each node to a config that already matches.
+  const rotation = createRotation(stage, plan, nodes, seed, epoch, privateKey);
   const planes = new Map<string, command.remote.Command>();
   // Public keys decide the shape of nothing; they are Outputs of the secret seed, unsecreted
   // because they are public by nature.
@@ -113,7 +117,13 @@ export function createBackplane(
         new command.remote.Command(
           `${plan.cluster.name}-${node.name}-${plane.name}`,
           { connection: sshConnection(sn.ssh, privateKey), create: script, update: script, stdin: config, logging: "none" },
-          stage.childOpts({ additionalSecretOutputs: ["stdout", "stderr", "stdin"] }),
+          stage.childOpts({
+            dependsOn: rotation
+              .get(plane.name)!
+              .slice(-1)
+              .map((st) => st.command),
+            additionalSecretOutputs: ["stdout", "stderr", "stdin"],
+          }),
         ),
       );
     }
