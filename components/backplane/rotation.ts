@@ -66,16 +66,19 @@ export function rotationScript(args: {
     'ssh_() { local target="$1" port="$2"; shift 2; ssh -i "$dir/id" -o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 -p "$port" "$target" "$@"; }',
     `if ! ssh_ "${at(node)}" ip link show ${wg} >/dev/null 2>&1; then echo "${node}: ${wg} is not up yet; its plane command starts it with epoch ${args.epoch}'s key"; exit 0; fi`,
     `if [ "$(ssh_ "${at(node)}" sudo wg show ${wg} public-key)" = "${newPublicKey}" ]; then echo "${node}: ${wg} already on epoch ${args.epoch}"; exit 0; fi`,
+    // One line per peer ("user@host port"), read by loops: the script grows by a few bytes per
+    // peer, not by a command per peer (it is rendered once per node and plane).
+    "cat > \"$dir/peers\" <<'KUBEDOS_PEERS_EOF'",
+    ...peers.map((p) => `${args.ssh[p].user}@${args.ssh[p].host} ${args.ssh[p].port}`),
+    "KUBEDOS_PEERS_EOF",
     "# 1. every peer learns the new key (endpoint only: no keepalive until the node has switched)",
-    ...peers.map((p) => `ssh_ "${at(p)}" sudo wg set ${wg} peer ${newPublicKey} endpoint ${endpoint} allowed-ips ${allowed} &`),
+    `while read -r target port; do ssh_ "$target" "$port" sudo wg set ${wg} peer ${newPublicKey} endpoint ${endpoint} allowed-ips ${allowed} </dev/null & done < "$dir/peers"`,
     "wait",
     "# 2. the node switches its private key",
     `printf '%s\\n' "$new_key" | ssh_ "${at(node)}" sudo wg set ${wg} private-key /dev/stdin`,
     "# 3. peers drop the old key and keep the new one alive",
-    ...peers.map(
-      (p) =>
-        `ssh_ "${at(p)}" "sudo wg show ${wg} allowed-ips | awk -v k='${newPublicKey}' -v a='${ownAddress}' '\\$1 != k && index(\\$0, a) { print \\$1 }' | xargs -r -I{} sudo wg set ${wg} peer {} remove; sudo wg set ${wg} peer ${newPublicKey} persistent-keepalive 25" &`,
-    ),
+    `drop="sudo wg show ${wg} allowed-ips | awk -v k='${newPublicKey}' -v a='${ownAddress}' '\\$1 != k && index(\\$0, a) { print \\$1 }' | xargs -r -I{} sudo wg set ${wg} peer {} remove; sudo wg set ${wg} peer ${newPublicKey} persistent-keepalive 25"`,
+    'while read -r target port; do ssh_ "$target" "$port" "$drop" </dev/null & done < "$dir/peers"',
     "wait",
     `echo "${node}: ${wg} rotated to epoch ${args.epoch}"`,
   ].join("\n");
