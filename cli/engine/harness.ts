@@ -9,6 +9,7 @@
  * policy pack and the plan need to see.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as path from "node:path";
 
 export interface RecordedResource {
@@ -240,8 +241,9 @@ function deserialize(struct: unknown): Record<string, unknown> {
   return unwrapSecrets(raw) as Record<string, unknown>;
 }
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
+// The SDK's wire form of a secret: { [specialSigKey]: specialSecretSig, value }.
+const SIG_KEY = specialSigKey;
+const SECRET_SIG = specialSecretSig;
 
 /** Replace the wire form of secrets with a marker object, so nothing downstream prints them by accident. */
 function unwrapSecrets(v: unknown): unknown {

@@ -9,6 +9,7 @@
  * `analyze` (once per resource) and `analyzeStack` (once) directly with protobuf requests.
  */
 import * as path from "node:path";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { readFileSync, existsSync } from "node:fs";
 import { isSecretMarker, type RecordedResource, type StackRun } from "./harness";
 
@@ -216,8 +217,9 @@ function options(analyzer: any, r: RecordedResource): unknown {
   return o;
 }
 
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+// The SDK's wire form of a secret: { [specialSigKey]: specialSecretSig, value }.
+const SIG_KEY = specialSigKey;
+const SECRET_SIG = specialSecretSig;
 
 /** Back to the wire form the engine sends: secrets as signed objects (the pack unwraps them). */
 function wire(v: unknown): Record<string, unknown> {
