@@ -12,6 +12,7 @@ import * as path from "node:path";
 import * as ts from "typescript";
 import { CONSTRAINT_RULES, DESTRUCTIVE_FLAGS } from "../components/spec/constraints";
 import { ClusterSpecSchema } from "../components/spec/schema";
+import { defOf, unwrap } from "../components/spec/schema-walk";
 import { ALL_POLICIES } from "../policy/policies";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -117,9 +118,6 @@ function jsDoc(node: ts.Node): string {
 
 // ------------------------------------------------------------------ runtime type descriptions
 
-type Def = { type: string; [k: string]: unknown };
-const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def: Def } })?._zod?.def;
-
 function schemaAt(p: string): unknown {
   let node: unknown = ClusterSpecSchema;
   for (const seg of p.split(".").flatMap((s) => s.split(/(?=\[\])/))) {
@@ -141,15 +139,6 @@ function schemaAt(p: string): unknown {
     } else return undefined;
   }
   return node;
-}
-
-function unwrap(s: unknown): unknown {
-  let d = defOf(s);
-  while (d && (d.type === "optional" || d.type === "nullable" || d.type === "default")) {
-    s = d.innerType;
-    d = defOf(s);
-  }
-  return s;
 }
 
 function describe(s: unknown): string {

@@ -13,9 +13,9 @@ import type { Stage } from "../stage";
 import { sshConnection } from "../substrate/connection";
 import type { SubstrateNode } from "../substrate/types";
 import { renderNftables } from "../firstboot/nftables";
-import { nodePlaneKey, operatorKey } from "./keys";
+import { operatorKey } from "./keys";
+import { operatorPlane, planePublicKeys, renderNodeBackplane, renderOperator } from "./render-node";
 import { createRotation } from "./rotation";
-import { renderOperatorConfig, renderWgQuick } from "./wg-quick";
 
 export interface BackplaneResult {
   /** Per node and plane, the command that applied the plane. */
@@ -76,46 +76,43 @@ export function createBackplane(
   // below then re-sync each node to a config that already matches.
   const rotation = createRotation(stage, plan, nodes, seed, epoch, privateKey);
   const planes = new Map<string, command.remote.Command>();
-  // Public keys decide the shape of nothing; they are Outputs of the secret seed, unsecreted
-  // because they are public by nature.
+  // Every node's files come from the backplane renderer (render-node.ts), which derives each
+  // plane's keys and peer blocks once and reuses them for every node — the same text
+  // `kubedos render` writes. They are secrets: they hold the node's private keys.
+  const nodeFiles = new Map(
+    nodes.map((sn) => {
+      const node = plan.nodes.find((n) => n.name === sn.name)!;
+      return [
+        sn.name,
+        pulumi.secret(
+          seed.apply((s) => renderNodeBackplane({ plan, node, seed: s, epoch }).map((f) => ({ plane: f.plane, content: f.content }))),
+        ),
+      ];
+    }),
+  );
   for (const plane of plan.planes) {
-    // A plain record: Outputs unwrap objects deeply, and a Map would not survive that.
-    const publicKeys = seed.apply((s) =>
-      Object.fromEntries(plan.nodes.map((n) => [n.name, nodePlaneKey(s, plan.cluster.name, plane.name, n.name, epoch).publicKey])),
-    );
-    const operatorPublic = plane.reserved.operatorPeer
-      ? seed.apply((s) => operatorKey(s, plan.cluster.name, plane.name, epoch).publicKey)
-      : undefined;
+    // Re-apply when the mesh changes: the digest covers every peer's public key, address and
+    // endpoint on the plane, and the epoch (the private key changes only with it). Public keys
+    // decide nothing about the graph's shape; they are unsecreted because they are public.
     const meshDigest = pulumi.unsecret(
-      pulumi.all([publicKeys, operatorPublic ?? pulumi.output(undefined)]).apply(([pubs, op]) => {
-        const h = createHash("sha256").update(
-          `plane=${plane.name};cidr=${plane.cidr};port=${plane.port};epoch=${epoch};operator=${op ?? "-"}\n`,
-        );
+      seed.apply((s) => {
+        const pubs = planePublicKeys({ plan, seed: s, epoch, plane: plane.name });
+        const op = plane.reserved.operatorPeer ? operatorKey(s, plan.cluster.name, plane.name, epoch).publicKey : "-";
+        const h = createHash("sha256").update(`plane=${plane.name};cidr=${plane.cidr};port=${plane.port};epoch=${epoch};operator=${op}\n`);
         for (const n of plan.nodes)
-          h.update(`${n.name} ${pubs[n.name]} ${n.addresses[plane.name]} ${n.uplink?.address ?? n.placement.sshAddress}\n`);
+          h.update(`${n.name} ${pubs.get(n.name)} ${n.addresses[plane.name]} ${n.uplink?.address ?? n.placement.sshAddress}\n`);
         return h.digest("hex");
       }),
     );
     for (const sn of nodes) {
-      const node = plan.nodes.find((n) => n.name === sn.name)!;
-      const config = pulumi.secret(
-        pulumi.all([seed, publicKeys, operatorPublic ?? pulumi.output(undefined)]).apply(([s, pubs, op]) =>
-          renderWgQuick(plan, node, plane, {
-            publicKeys: new Map(Object.entries(pubs)),
-            privateKey: nodePlaneKey(s, plan.cluster.name, plane.name, node.name, epoch).privateKey,
-            ...(op ? { operatorPublicKey: op } : {}),
-          }),
-        ),
+      const config = nodeFiles.get(sn.name)!.apply((files) => files.find((f) => f.plane === plane.name)!.content);
+      const script = meshDigest.apply((d) =>
+        applyPlaneScript(plane.name, createHash("sha256").update(`${d}\nnode=${sn.name}`).digest("hex")),
       );
-      // Re-apply when the mesh changes: the digest covers every peer's key, address and endpoint
-      // of the plane (computed once per plane — rendering each config twice would be O(N²) again)
-      // and this node's own name; the private key changes only with the epoch, which it includes.
-      const digest = meshDigest.apply((d) => createHash("sha256").update(`${d}\nnode=${node.name}`).digest("hex"));
-      const script = digest.apply((d) => applyPlaneScript(plane.name, d));
       planes.set(
-        `${node.name}/${plane.name}`,
+        `${sn.name}/${plane.name}`,
         new command.remote.Command(
-          `${plan.cluster.name}-${node.name}-${plane.name}`,
+          `${plan.cluster.name}-${sn.name}-${plane.name}`,
           { connection: sshConnection(sn.ssh, privateKey), create: script, update: script, stdin: config, logging: "none" },
           stage.childOpts({
             dependsOn: rotation
@@ -144,18 +141,8 @@ export function createBackplane(
       ),
     );
   }
-  const control = plan.planes.find((p) => p.purpose === "control");
-  const operatorConfig = control
-    ? pulumi.secret(
-        seed.apply((s) =>
-          renderOperatorConfig(
-            plan,
-            control,
-            operatorKey(s, plan.cluster.name, control.name, epoch).privateKey,
-            new Map(plan.nodes.map((n) => [n.name, nodePlaneKey(s, plan.cluster.name, control.name, n.name, epoch).publicKey])),
-          ),
-        ),
-      )
+  const operatorConfig = operatorPlane(plan)
+    ? pulumi.secret(seed.apply((s) => renderOperator({ plan, seed: s, epoch })!.content))
     : undefined;
   return { planes, firewalls, ...(operatorConfig ? { operatorConfig } : {}) };
 }

@@ -11,6 +11,7 @@ import type { z } from "zod";
 import { DESTRUCTIVE_FLAGS, runConstraints, type Finding, type Section } from "./constraints";
 import { sortDiagnostics, type Diagnostic, type SpecPath } from "./diagnostics";
 import { ClusterSpecSchema, type ClusterSpec } from "./schema";
+import { child, defOf, unwrap } from "./schema-walk";
 import { SpecSource, type SyntaxProblem } from "./source";
 
 export interface ValidationResult {
@@ -213,33 +214,6 @@ export function allowedKeys(path: SpecPath): string[] {
     return [...new Set((def.options as unknown[]).flatMap((o) => Object.keys((defOf(o)?.shape as object) ?? {})))];
   }
   return [];
-}
-
-type Def = { type: string; [k: string]: unknown };
-const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def: Def } })?._zod?.def;
-
-function unwrap(s: unknown): unknown {
-  let d = defOf(s);
-  while (d && (d.type === "optional" || d.type === "nullable" || d.type === "default")) {
-    s = d.innerType;
-    d = defOf(s);
-  }
-  return s;
-}
-
-function child(s: unknown, seg: string | number): unknown {
-  const d = defOf(s);
-  if (!d) return undefined;
-  if (d.type === "object") return (d.shape as Record<string, unknown>)[String(seg)];
-  if (d.type === "array") return d.element;
-  if (d.type === "record") return d.valueType;
-  if (d.type === "union") {
-    for (const o of d.options as unknown[]) {
-      const c = child(unwrap(o), seg);
-      if (c) return c;
-    }
-  }
-  return undefined;
 }
 
 /** The closest allowed key within edit distance 2, for "did you mean". */
