@@ -5,8 +5,7 @@
  * under CI=true it fails).
  */
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
@@ -119,73 +118,8 @@ export function connectionOf(cmd: RecordedResource): Json {
 
 // ---------------------------------------------------------------- real tools
 
-/** Debian package of each tool the tests run. */
-export const TOOL_PACKAGES: Record<string, string> = {
-  "cloud-init": "cloud-init",
-  sshd: "openssh-server",
-  nft: "nftables",
-  shellcheck: "shellcheck",
-  bash: "bash",
-};
-
-const SEARCH_PATH = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"].filter(Boolean);
-
-export function findTool(tool: string): string | undefined {
-  for (const dir of SEARCH_PATH) {
-    const f = path.join(dir, tool);
-    try {
-      accessSync(f, constants.X_OK);
-      return f;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-/** Skip (outside CI) or fail (CI=true) with the reason. */
-export function skipOrFail(ctx: Mocha.Context, reason: string): never {
-  if (process.env.CI === "true") throw new Error(`${reason} — CI=true, so a missing prerequisite is a failure, not a skip`);
-  console.warn(`      skipped: ${reason}`);
-  ctx.skip();
-  throw new Error("unreachable: mocha's skip() throws");
-}
-
-/** Absolute path of `tool`, or skip/fail naming the Debian package that provides it. */
-export function requireTool(ctx: Mocha.Context, tool: string): string {
-  return findTool(tool) ?? skipOrFail(ctx, `${tool} is not installed (Debian package ${TOOL_PACKAGES[tool] ?? "?"})`);
-}
-
-/** nft -c opens a netlink socket: it needs root (CAP_NET_ADMIN). */
-export function requireRoot(ctx: Mocha.Context, why: string): void {
-  if (process.getuid?.() !== 0) skipOrFail(ctx, `${why} needs root (CAP_NET_ADMIN); running as uid ${process.getuid?.()}`);
-}
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a program asynchronously and collect its exit code and output (never rejects). */
-export function run(
-  file: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
-): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      file,
-      args,
-      { env: opts.env ?? process.env, cwd: opts.cwd, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 127) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
-}
+export { TOOL_PACKAGES, findTool, skipOrFail, requireTool, requireRoot, run, type RunResult } from "../support/tools";
+import { run } from "../support/tools";
 
 /** `shellcheck -s bash` on a script text; resolves to the findings (empty when clean). */
 export async function shellcheck(tool: string, script: string): Promise<string> {
