@@ -3,45 +3,14 @@
  * repository root. Every command runs once, in parallel, before the assertions.
  */
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { DEV, REPO_ROOT } from "../plan/helpers";
+import { DEV } from "../plan/helpers";
+import { runAll, type CliResult } from "../support/cli";
 
-interface Result {
-  args: string[];
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function kubedos(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "kubedos.js"), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ args, code, stdout, stderr }));
-  });
-}
-
-/** Run every command with at most `limit` processes at once. */
-async function runAll(commands: Record<string, string[]>, limit = 4): Promise<Map<string, Result>> {
-  const out = new Map<string, Result>();
-  const queue = Object.entries(commands);
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) out.set(next[0], await kubedos(next[1]));
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return out;
-}
+type Result = CliResult;
 
 const STACK_TRACE = /^\s+at .+[:(]\d+:\d+\)?$/m;
 

@@ -5,11 +5,11 @@
  * command runs once, in parallel, before the assertions.
  */
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ALL_POLICIES, PACK_NAME } from "../../../policy/policies";
+import { runAll, type CliResult } from "../../support/cli";
 
 /** Repository root: this file runs from dist/test/policy/stack. */
 const REPO_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
@@ -22,37 +22,7 @@ const STACK_TRACE = /^\s+at .+[:(]\d+:\d+\)?$/m;
 /** The policy result lines: `  PASS  mandatory name`, `  WARN  advisory  name (n)`, `  OFF   disabled  name`. */
 const VERDICT_LINE = /^ {2}(PASS|WARN|FAIL|OFF ) {2}(\S+) +(\S+)(?: \((\d+)\))?$/gm;
 
-interface Result {
-  args: string[];
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function kubedos(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, "bin", "kubedos.js"), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ args, code, stdout, stderr }));
-  });
-}
-
-async function runAll(commands: Record<string, string[]>, limit = 4): Promise<Map<string, Result>> {
-  const out = new Map<string, Result>();
-  const queue = Object.entries(commands);
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) out.set(next[0], await kubedos(next[1]));
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return out;
-}
+type Result = CliResult;
 
 const show = (r: Result) =>
   `kubedos ${r.args.join(" ")} → exit ${r.code}\n--- stdout:\n${r.stdout.slice(-3000)}\n--- stderr:\n${r.stderr.slice(0, 2000)}`;
