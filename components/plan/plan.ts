@@ -9,7 +9,8 @@ import { createHash } from "node:crypto";
 import { DESTRUCTIVE_FLAGS, readFlag, type DestructiveFlag } from "../spec/constraints";
 import type { ClusterSpec, SubstrateType } from "../spec/schema";
 import { assignOrdinals, hostAddress, ordinalSpace, RESERVED, reservedAddress, underlayCidr, type OrdinalSpace } from "./addressing";
-import { parseCidr } from "./ipv4";
+import { formatIp, parseCidr } from "./ipv4";
+import { DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET, LOAD_BALANCER_HOST_INDEX } from "./kubernetes-networks";
 import { placeNodes, type Placement } from "./placement";
 import { defaultPlanePort } from "./ports";
 import { planStages, type PlannedStage } from "./stages";
@@ -28,6 +29,12 @@ export interface PlanNode {
   uplink?: { address: string; cidr?: string; gateway?: string };
   /** Address on each plane, by plane name. */
   addresses: Record<string, string>;
+  /**
+   * The node's pod CIDR (Kubernetes enabled): block `ordinal` of the pod subnet. kubedos assigns
+   * it (not kube-controller-manager) so the Kubernetes plane's WireGuard peers can carry it and
+   * Cilium can route natively over that plane.
+   */
+  podCidr?: string;
 }
 
 export interface PlanPlane {
@@ -40,6 +47,35 @@ export interface PlanPlane {
   reserved: { controlPlaneVip?: string; operatorPeer?: string };
 }
 
+export interface PodNetwork {
+  podSubnet: string;
+  serviceSubnet: string;
+  /** Prefix length of each node's pod CIDR. */
+  nodePrefix: number;
+}
+
+export { DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET };
+
+/**
+ * Each node's pod CIDR is the `ordinal`-th block of the pod subnet. A /24 per node (254 pods,
+ * well above the kubelet's default 110) while the ordinal space fits; a larger space gets
+ * smaller blocks, never below /26.
+ */
+export function podNetwork(space: OrdinalSpace): PodNetwork {
+  const sub = parseCidr(DEFAULT_POD_SUBNET);
+  const bits = Math.ceil(Math.log2(Math.max(2, space.size)));
+  const nodePrefix = Math.min(26, Math.max(24, sub.prefix + bits));
+  return { podSubnet: sub.text, serviceSubnet: DEFAULT_SERVICE_SUBNET, nodePrefix };
+}
+
+/** The pod CIDR of the node with `ordinal`, or undefined when the pod subnet has no such block. */
+export function nodePodCidr(net: PodNetwork, ordinal: number): string | undefined {
+  const sub = parseCidr(net.podSubnet);
+  const size = 2 ** (32 - net.nodePrefix);
+  if ((ordinal + 1) * size > sub.size) return undefined;
+  return `${formatIp(sub.network + ordinal * size)}/${net.nodePrefix}`;
+}
+
 export interface Plan {
   cluster: { name: string; artifactVersion: string; labels: Record<string, string> };
   substrate: SubstrateType;
@@ -49,7 +85,10 @@ export interface Plan {
   planes: PlanPlane[];
   policy: { defaultInterPlane: "deny" | "allow"; allow: Array<{ from: string; to: string; ports: string[] }> };
   /** Where the Kubernetes API is reached: a VIP on the Kubernetes plane, or the Hetzner load balancer. */
-  controlPlaneEndpoint?: { kind: "vip"; plane: string; address: string; port: number } | { kind: "load-balancer"; port: number };
+  controlPlaneEndpoint?:
+    { kind: "vip"; plane: string; address: string; port: number } | { kind: "load-balancer"; port: number; address?: string };
+  /** Pod and service networks (Kubernetes enabled); each node's pod CIDR is in PlanNode.podCidr. */
+  podNetwork?: PodNetwork;
   nodes: PlanNode[];
   stages: PlannedStage[];
   /** SSH policy every node enforces (seed 001 §7.4). */
@@ -98,6 +137,8 @@ export function buildPlan(spec: ClusterSpec): Plan {
     });
 
   const underlay = underlayCidr(spec);
+  const space = ordinalSpace(spec);
+  const pods = s.kubernetes.enabled ? podNetwork(space) : undefined;
   const nodes: PlanNode[] = s.nodes.inventory.map((n, i) => {
     const a = assignments[i];
     const addresses: Record<string, string> = {};
@@ -121,6 +162,7 @@ export function buildPlan(spec: ClusterSpec): Plan {
       placement: pl,
       ...(uplink ? { uplink } : {}),
       addresses,
+      ...(pods && nodePodCidr(pods, a.ordinal) ? { podCidr: nodePodCidr(pods, a.ordinal) } : {}),
     };
   });
 
@@ -129,7 +171,7 @@ export function buildPlan(spec: ClusterSpec): Plan {
     cluster: { name: spec.metadata.name, artifactVersion: spec.metadata.artifactVersion, labels: { ...(spec.metadata.labels ?? {}) } },
     substrate: s.substrate.type,
     boundaries,
-    ordinalSpace: ordinalSpace(spec),
+    ordinalSpace: space,
     planes,
     policy: {
       defaultInterPlane: s.networking.policy.defaultInterPlane ?? "deny",
@@ -139,12 +181,18 @@ export function buildPlan(spec: ClusterSpec): Plan {
       ? {
           controlPlaneEndpoint:
             s.substrate.type === "hetzner"
-              ? { kind: "load-balancer" as const, port: 6443 }
+              ? {
+                  kind: "load-balancer" as const,
+                  port: 6443,
+                  // The substrate attaches the load balancer at this fixed address of the private network.
+                  ...(underlay ? { address: reservedAddress(underlay.cidr, LOAD_BALANCER_HOST_INDEX) } : {}),
+                }
               : vip
                 ? { kind: "vip" as const, plane: vip.name, address: vip.reserved.controlPlaneVip!, port: 6443 }
                 : undefined,
         }
       : {}),
+    ...(pods ? { podNetwork: pods } : {}),
     nodes,
     stages: planStages(spec, boundaries),
     ssh: {

@@ -483,7 +483,7 @@ export const KubernetesSchema = z.strictObject({
   enabled: z.boolean(),
   /** Destruction boundary: may a node be `kubeadm reset`? Must be explicit. */
   allowReset: z.boolean().optional(),
-  /** Kubernetes version or minor line (`v1.30.x`); resolved to an exact patch by the version locks. */
+  /** Kubernetes version or minor line (`v1.32.x`); resolved to an exact patch by the version locks. */
   version: z.string().regex(/^v?\d+\.\d+\.(\d+|x)$/, "must be vMAJOR.MINOR.PATCH or vMAJOR.MINOR.x"),
   /** HA topology (§13.1). Absent means a single control plane (no HA). */
   ha: z

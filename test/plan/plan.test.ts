@@ -121,7 +121,7 @@ describe("buildPlan controlPlaneEndpoint and reserved addresses", () => {
     ["seed (proxmox)", SEED, { kind: "vip", plane: "wg3", address: "10.103.0.1", port: 6443 }, "wg1", "10.101.0.2"],
     ["prod (proxmox)", PROD, { kind: "vip", plane: "wg3", address: "10.210.8.1", port: 6443 }, "wg1", "10.210.0.2"],
     ["baremetal", BAREMETAL, { kind: "vip", plane: "wg3", address: "10.103.0.1", port: 6443 }, "wg1", "10.101.0.2"],
-    ["hetzner", HETZNER, { kind: "load-balancer", port: 6443 }, "wg1", "10.101.0.2"],
+    ["hetzner", HETZNER, { kind: "load-balancer", port: 6443, address: "10.0.0.3" }, "wg1", "10.101.0.2"],
   ];
   for (const [name, text, endpoint, controlPlane, peer] of table) {
     it(`puts the API endpoint at ${endpoint!.kind === "vip" ? endpoint!.address : "the load balancer"} and the operator peer at ${peer} when the spec is ${name}`, () => {

@@ -211,6 +211,8 @@ export const PROXMOX_CLEAN_EDITS: Edit[] = [
   { set: "spec.security.ssh.authorizedKeys", to: [OPS_KEY] },
   { set: "spec.security.ssh.allowFrom", to: SSH_SOURCES, flow: true },
   { set: "spec.mirrors", to: { apt: APT_MIRROR } },
+  // The seed's v1.30.x is end of life and has no version lock (a kubernetes-version warning).
+  { set: "spec.kubernetes.version", to: "v1.32.x" },
 ];
 export const PROXMOX_CLEAN = mutate(SEED, PROXMOX_CLEAN_EDITS);
 

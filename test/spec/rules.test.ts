@@ -1254,6 +1254,57 @@ const RULES: Record<string, RuleCases> = {
       },
     ],
   },
+
+  "kubernetes-version": {
+    pass: [
+      { name: "a locked minor line (the clean Proxmox spec, v1.32.x)", base: "proxmox" },
+      { name: "the exact locked patch", base: "proxmox", edits: [{ set: "spec.kubernetes.version", to: "v1.32.9" }] },
+    ],
+    fail: [
+      {
+        when: "the seed names the end-of-life v1.30.x",
+        base: "seed",
+        edits: [],
+        severity: "warning",
+        path: "spec.kubernetes.version",
+        at: (t) => after(t, "kubernetes:", "version: "),
+        contains: ["v1.30.x has no version lock", "v1.31.x, v1.32.x, v1.33.x"],
+      },
+      {
+        when: "an exact patch that is not the locked one",
+        base: "proxmox",
+        edits: [{ set: "spec.kubernetes.version", to: "v1.32.3" }],
+        path: "spec.kubernetes.version",
+        at: (t) => after(t, "kubernetes:", "version: "),
+        contains: ["v1.32.3 is not the locked patch", "(v1.32.9)", "write v1.32.x"],
+      },
+    ],
+  },
+
+  "pod-network-overlap": {
+    pass: [
+      { name: "planes in 10.111–10.113 (the clean Proxmox spec)", base: "proxmox" },
+      { name: "planes in 10.101–10.103 (Hetzner), outside the /16 service network", base: "hetzner" },
+    ],
+    fail: [
+      {
+        when: "a plane inside the pod network",
+        base: "proxmox",
+        edits: [{ set: "spec.networking.planes.wg2.cidr", to: "10.244.7.0/24" }],
+        path: "spec.networking.planes.wg2.cidr",
+        at: (t) => after(t, "wg2:", "cidr: "),
+        contains: ["plane wg2 10.244.7.0/24 overlaps the Kubernetes pod network 10.244.0.0/16"],
+      },
+      {
+        when: "a plane inside the service network",
+        base: "hetzner",
+        edits: [{ set: "spec.networking.planes.wg3.cidr", to: "10.96.200.0/24" }],
+        path: "spec.networking.planes.wg3.cidr",
+        at: (t) => after(t, "wg3:", "cidr: "),
+        contains: ["overlaps the Kubernetes service network 10.96.0.0/16"],
+      },
+    ],
+  },
 };
 
 // ---------------------------------------------------------------- the tests

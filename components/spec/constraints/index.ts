@@ -15,6 +15,7 @@ import {
   planePorts,
   underlayAddresses,
 } from "./network";
+import { kubernetesVersion, podNetworkOverlap } from "./kubernetes";
 import { airgapMirrors } from "./mirrors";
 import { failureDomainQuorum, haQuorum } from "./quorum";
 import { sshKeyOnly, sshSources, trustBootstrap } from "./security";
@@ -58,6 +59,8 @@ export const CONSTRAINT_RULES: readonly ConstraintRule[] = [
   substrateSource,
   sshSources,
   airgapMirrors,
+  kubernetesVersion,
+  podNetworkOverlap,
 ];
 
 /** The rule ids `validate` can report, `schema` first. */

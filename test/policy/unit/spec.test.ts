@@ -156,6 +156,14 @@ const RULE_CASES: Record<string, RuleCase> = {
       delete s.spec.security.bootstrap.caFingerprint;
     },
   },
+  "kubernetes-version": {
+    when: "an exact patch that is not the locked one",
+    edit: (s) => (s.spec.kubernetes.version = "v1.32.3"),
+  },
+  "pod-network-overlap": {
+    when: "plane wg2 sits inside the pod network",
+    edit: (s) => (s.spec.networking.planes.wg2.cidr = "10.244.7.0/24"),
+  },
   "acceptance-gates": {
     when: "hubble-flows is required but Hubble is off",
     edit: (s) => (s.spec.kubernetes.cni.hubble = false),
@@ -435,7 +443,7 @@ describe("policy/policies/spec.ts (unit)", () => {
       const expected = stage0(SEED_SPEC)
         .warnings.filter((w) => !warnOnly(w.rule))
         .map((w) => asWarningMessage(w));
-      // The seed's eight warnings, less airgap-mirrors and failure-domain-quorum (warn-only rules).
+      // The seed's nine warnings, less airgap-mirrors and failure-domain-quorum (warn-only rules).
       assert.deepEqual(
         stage0(SEED_SPEC)
           .warnings.map((w) => w.rule)
@@ -443,6 +451,7 @@ describe("policy/policies/spec.ts (unit)", () => {
         [
           "airgap-mirrors",
           "failure-domain-quorum",
+          "kubernetes-version",
           "placement-hosts",
           "ssh-key-only",
           "ssh-sources",
@@ -451,7 +460,7 @@ describe("policy/policies/spec.ts (unit)", () => {
           "trust-bootstrap",
         ],
       );
-      assert.equal(expected.length, 6, "the seed raises six warnings from rules that can also report errors");
+      assert.equal(expected.length, 7, "the seed raises seven warnings from rules that can also report errors");
       assert.deepEqual(sorted(runStackPolicy(clusterspecWarnings, stackOf(SEED_SPEC))), sorted(expected));
     });
 

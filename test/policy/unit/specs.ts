@@ -40,8 +40,9 @@ export function edited(spec: ClusterSpec, edit: (s: ClusterSpec) => void): Clust
 export const DEV_SPEC: ClusterSpec = typedSpec(readRepo("stacks", "dev", "cluster.yaml"), "stacks/dev/cluster.yaml");
 
 /**
- * The seed's illustrative spec (seed 001 §15.2): valid, with eight warnings (no Proxmox hosts, template,
- * underlay, allowFrom, apt mirror or authorized key; two control planes in rack-a; the REDACTED fingerprint).
+ * The seed's illustrative spec (seed 001 §15.2): valid, with nine warnings (no Proxmox hosts, template,
+ * underlay, allowFrom, apt mirror or authorized key; two control planes in rack-a; the REDACTED fingerprint;
+ * the end-of-life Kubernetes v1.30.x, which has no version lock).
  */
 export const SEED_SPEC: ClusterSpec = typedSpec(readRepo("test", "fixtures", "seed-15.2.yaml"), "test/fixtures/seed-15.2.yaml");
 
