@@ -37,7 +37,25 @@ export function crossPlanes(plan: Plan, plane: PlanPlane): PlanPlane[] {
  * B's address on T, and B's reply comes back from that address. B's nftables decides the ports.
  */
 export function peerAllowedIps(plan: Plan, plane: PlanPlane, peer: PlanNode): string {
+  const own = [plane, ...crossPlanes(plan, plane)].map((p) => `${peer.addresses[p.name]}/32`);
+  // Cilium routes natively over the Kubernetes plane: a peer's pods are reached through its tunnel.
+  if (plane.purpose === "kubernetes-backend" && peer.podCidr) own.push(peer.podCidr);
+  return own.join(", ");
+}
+
+/** What the operator may reach through a node's tunnel: its planes' addresses, never its pods. */
+export function operatorPeerAllowedIps(plan: Plan, plane: PlanPlane, peer: PlanNode): string {
   return [plane, ...crossPlanes(plan, plane)].map((p) => `${peer.addresses[p.name]}/32`).join(", ");
+}
+
+/**
+ * On the Kubernetes plane: the pod subnet is routed into the tunnel (with `Table = off` nothing
+ * else adds it), so traffic for another node's pods takes the peer whose AllowedIPs carry that
+ * node's pod CIDR. The node's own pod CIDR is more specific and stays with Cilium (cilium_host).
+ */
+export function podRouteHooks(plan: Plan, plane: PlanPlane): string[] {
+  if (plane.purpose !== "kubernetes-backend" || !plan.podNetwork) return [];
+  return [`PostUp = ip route replace ${plan.podNetwork.podSubnet} dev %i`];
 }
 
 /**
@@ -72,6 +90,7 @@ export function renderWgQuick(plan: Plan, node: PlanNode, plane: PlanPlane, keys
     // The plane's subnet route comes from Address; peers' /32s need no extra table entries.
     "Table = off",
     ...transportHooks(plan, node, plane),
+    ...podRouteHooks(plan, plane),
     "",
   ];
   // Sorted by name so the file is byte-identical for the same inputs.
@@ -127,7 +146,9 @@ export function renderOperatorConfig(
       "[Peer]",
       `PublicKey = ${nodePublicKeys.get(n.name)}`,
       `Endpoint = ${n.uplink?.address ?? n.placement.sshAddress}:${plane.port}`,
-      `AllowedIPs = ${n.addresses[plane.name]}/32`,
+      // Its addresses on the planes the control plane may cross into (the API server on wg3, …):
+      // the node's nftables decides the ports, as for any inter-plane flow.
+      `AllowedIPs = ${operatorPeerAllowedIps(plan, plane, n)}`,
       `PersistentKeepalive = ${KEEPALIVE_SECONDS}`,
       "",
     );

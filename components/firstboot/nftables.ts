@@ -17,6 +17,7 @@
  * The file replaces table `inet kubedos` only — declare, delete, redefine, in one `nft -f`
  * transaction — and leaves every other table alone (later stages, e.g. the CNI, own theirs).
  */
+import { API_HEALTH_PORT } from "../plan/kubernetes-networks";
 import type { Plan, PlanNode } from "../plan/plan";
 import { header, NODE_PATHS, resolveNode, sshPort } from "./common";
 
@@ -97,6 +98,7 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
     sshSources.length > 0
       ? `tcp dport ${port} ip saddr @ssh_sources accept comment "SSH from ssh.allowFrom"`
       : `# No SSH on the uplink: ssh.allowFrom is empty, so SSH is reachable over ${control!.name} only.`,
+    ...loadBalancerRules(plan, n),
   ];
 
   const crossings = interPlaneAllows(plan);
@@ -138,10 +140,18 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
       `iifname "${p.name}" ip daddr ${n.addresses[p.name]} accept comment "${p.name} (${p.purpose}): this node's own address"`,
     );
   }
-  const vip = plan.controlPlaneEndpoint?.kind === "vip" && n.role === "control-plane" ? plan.controlPlaneEndpoint : undefined;
-  if (vip) {
-    planeRules.push(
-      `iifname "${vip.plane}" ip daddr ${vip.address} tcp dport ${vip.port} accept comment "${vip.plane}: the Kubernetes API VIP, held by one control plane at a time"`,
+  // The control-plane VIP needs no rule: every node holds it on lo and serves it with its own
+  // HAProxy (kubernetes/converge.ts), so no packet for it ever arrives on a plane.
+  const kube = plan.planes.find((p) => p.purpose === "kubernetes-backend");
+  if (kube && guardsEtcd(plan, n)) {
+    // etcd's peer and client ports on the Kubernetes plane: control planes only (kubeadm's
+    // guidance). Workers are wg3 peers too, and client-cert auth alone should not be the wall.
+    const cps = plan.nodes.filter((x) => x.role === "control-plane").map((x) => x.addresses[kube.name]);
+    planeRules.splice(
+      planeRules.findIndex((l) => l.startsWith("# 2. Intra-plane")),
+      0,
+      `iifname "${kube.name}" ip daddr ${n.addresses[kube.name]} tcp dport 2379-2380 ip saddr != { ${cps.join(", ")} } counter name "etcd_drop" drop comment "etcd: control planes only"`,
+      "",
     );
   }
   planeRules.push(
@@ -228,6 +238,7 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
       ...counter("plane_not_local_drop", "planes: not addressed to this node (nothing is routed)"),
       ...counter("input_drop", "input: default deny"),
       ...counter("forward_drop", "forward: nothing is routed"),
+      ...(guardsEtcd(plan, n) ? counter("etcd_drop", "planes: etcd (2379-2380) from a node that is not a control plane") : []),
       "",
       "chain input {",
       ...indent(1, [
@@ -272,6 +283,7 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
       "chain forward {",
       ...indent(1, [
         "type filter hook forward priority filter; policy drop;",
+        ...podForwardRules(plan),
         'limit rate 10/minute burst 20 packets log prefix "kubedos forward drop: " level info',
         'counter name "forward_drop" drop comment "no routing"',
       ]),
@@ -284,6 +296,39 @@ export function renderNftables(plan: Plan, node: PlanNode): string {
     "}",
     "",
   ].join("\n");
+}
+
+/**
+ * The one routed path: pod traffic, once the Kubernetes stage turns ip_forward on (until then
+ * these rules are inert). Pods live on Cilium's interfaces (lxc*, cilium_*); other nodes' pods
+ * arrive on the Kubernetes plane, where WireGuard admits a pod source only from the peer whose
+ * pod CIDR it is. Nothing else is forwarded — the planes still never route into each other.
+ */
+function podForwardRules(plan: Plan): string[] {
+  const kube = plan.planes.find((p) => p.purpose === "kubernetes-backend");
+  if (!plan.podNetwork || !kube) return [];
+  const pods = plan.podNetwork.podSubnet;
+  return [
+    `ct state established,related ip daddr ${pods} accept comment "replies to pods"`,
+    `ct state established,related ip saddr ${pods} accept comment "replies from pods"`,
+    `iifname "lxc*" ip saddr ${pods} accept comment "from this node's pods (Cilium enforces NetworkPolicy)"`,
+    `iifname { "cilium_host", "cilium_net" } ip saddr ${pods} accept comment "Cilium's host interfaces"`,
+    `iifname "${kube.name}" ip saddr ${pods} ip daddr ${pods} accept comment "pod to pod over ${kube.name} (native routing)"`,
+  ];
+}
+
+/** Control planes run stacked etcd (Kubernetes enabled): its ports admit control planes only. */
+function guardsEtcd(plan: Plan, n: PlanNode): boolean {
+  return n.role === "control-plane" && !!plan.controlPlaneEndpoint && plan.planes.some((p) => p.purpose === "kubernetes-backend");
+}
+
+/** A control plane behind a cloud load balancer admits it (and only it) on the API and health ports. */
+function loadBalancerRules(plan: Plan, n: PlanNode): string[] {
+  const ep = plan.controlPlaneEndpoint;
+  if (ep?.kind !== "load-balancer" || !ep.address || n.role !== "control-plane") return [];
+  return [
+    `tcp dport { ${ep.port}, ${API_HEALTH_PORT} } ip saddr ${ep.address} accept comment "the API load balancer (to HAProxy, then this node's API server on the Kubernetes plane)"`,
+  ];
 }
 
 function planeNamesQuoted(plan: Plan): string[] {

@@ -54,9 +54,11 @@ describe("backplane full mesh", () => {
                 q.name !== p.name &&
                 (plan.policy.defaultInterPlane === "allow" || plan.policy.allow.some((r) => r.from === p.name && r.to === q.name)),
             );
+            // On the Kubernetes plane the peer's pod CIDR follows (Cilium routes natively over it).
+            const pods = p.purpose === "kubernetes-backend" && nodeOf(plan, peer).podCidr ? [nodeOf(plan, peer).podCidr!] : [];
             assert.equal(
               field(s, "AllowedIPs"),
-              [p, ...cross].map((q) => `${nodeOf(plan, peer).addresses[q.name]}/32`).join(", "),
+              [...[p, ...cross].map((q) => `${nodeOf(plan, peer).addresses[q.name]}/32`), ...pods].join(", "),
               `${n.name}/${p.name} → ${peer}`,
             );
             assert.equal(field(s, "Endpoint"), `${endpointOf(plan, peer)}:${p.port}`);
@@ -98,7 +100,15 @@ describe("backplane full mesh", () => {
       for (const n of plan.nodes) {
         const s = byKey.get(nodePlaneKey(TEST_SEED, plan.cluster.name, control!.name, n.name, TEST_EPOCH).publicKey);
         assert.ok(s, `operator file lacks ${n.name}`);
-        assert.equal(field(s, "AllowedIPs"), `${n.addresses[control!.name]}/32`);
+        // Its addresses on the control plane and on the planes the control plane may cross into
+        // (the API server on wg3, the UIs on wg2): the node's firewall decides the ports.
+        const cross = plan.planes.filter(
+          (q) =>
+            q.name !== control!.name &&
+            (plan.policy.defaultInterPlane === "allow" || plan.policy.allow.some((r) => r.from === control!.name && r.to === q.name)),
+        );
+        assert.equal(field(s, "AllowedIPs"), [control!, ...cross].map((q) => `${n.addresses[q.name]}/32`).join(", "));
+        assert.ok(!field(s, "AllowedIPs").includes(n.podCidr ?? "-"), "the operator never routes to pods");
         assert.equal(field(s, "Endpoint"), `${endpointOf(plan, n.name)}:${control!.port}`);
       }
     });

@@ -45,12 +45,14 @@ describe("firstboot nftables", () => {
       assert.equal(input[0], "type filter hook input priority filter; policy drop;");
       assert.equal(chain(text, "forward")[0], "type filter hook forward priority filter; policy drop;");
       assert.equal(chain(text, "output")[0], "type filter hook output priority filter; policy accept;");
-      assert.ok(
-        chain(text, "forward")
-          .slice(1)
-          .every((l) => !/\baccept\b/.test(l)),
-        "forward accepts nothing",
-      );
+      // Forward accepts only pod traffic (Kubernetes enabled; inert until Stage 5 turns forwarding
+      // on) — nothing when the plan has no pod network.
+      const pods = r.plan.podNetwork?.podSubnet;
+      for (const l of chain(text, "forward")
+        .slice(1)
+        .filter((x) => /\baccept\b/.test(x))) {
+        assert.ok(pods && l.includes(`addr ${pods}`), `forward accepts non-pod traffic: ${l}`);
+      }
       assert.ok(input.includes('ct state established,related accept comment "replies to traffic this node started"'));
       assert.ok(input.some((l) => /^ct state invalid .*drop/.test(l)));
       assert.match(input[input.length - 1], /^counter name "input_drop" drop/);
@@ -69,10 +71,16 @@ describe("firstboot nftables", () => {
       );
       const input = chain(text, "input");
       assert.ok(input.includes('iifname @plane_ifaces jump planes comment "WireGuard planes"'));
-      // the uplink is never named: the only interface names are lo and the planes
-      const named = [...text.matchAll(/\b[io]ifname (?:!= )?"([^"]+)"/g)].map((m) => m[1]);
+      // the uplink is never named: the only interface names are lo, the planes and (forward
+      // chain, pod traffic only) Cilium's interfaces
+      const cilium = ["lxc*", "cilium_host", "cilium_net"];
+      const named = [...text.matchAll(/\b[io]ifname (?:!= )?(?:"([^"]+)"|\{ ([^}]+) \})/g)].flatMap((m) =>
+        m[1] !== undefined ? [m[1]] : m[2].split(",").map((x) => x.trim().replace(/"/g, "")),
+      );
       assert.deepEqual(
-        [...new Set(named)].filter((n) => n !== "lo" && !r.plan.planes.some((p) => p.name === n)),
+        [...new Set(named)].filter(
+          (n) => n !== "lo" && !r.plan.planes.some((p) => p.name === n) && !(r.plan.podNetwork && cilium.includes(n)),
+        ),
         [],
       );
       // planes chain: this node's own address on each plane, on the interface of that plane only
@@ -103,7 +111,7 @@ describe("firstboot nftables", () => {
       const text = artifact(r, "nftables.nft");
       const port = r.node.placement.sshPort ?? 22;
       const input = chain(text, "input");
-      const sshRules = input.filter((l) => /\btcp dport\b/.test(l));
+      const sshRules = input.filter((l) => new RegExp(`\\btcp dport ${port}\\b`).test(l));
       const control = r.plan.planes.find((p) => p.purpose === "control")!;
       const planeSsh = chain(text, "planes").filter((l) => l.includes(` tcp dport ${port} `));
       assert.deepEqual(planeSsh, [
@@ -119,6 +127,22 @@ describe("firstboot nftables", () => {
       assert.doesNotMatch(text, /0\.0\.0\.0\/0/);
     });
   }
+
+  it("admits the Hetzner load balancer (and only it) on the API and health ports of control planes; workers and Proxmox nodes never", () => {
+    for (const r of all) {
+      const input = chain(artifact(r, "nftables.nft"), "input");
+      const lb = input.filter((l) => /tcp dport \{ 6443, 6444 \}/.test(l));
+      const ep = r.plan.controlPlaneEndpoint;
+      if (ep?.kind === "load-balancer" && r.node.role === "control-plane") {
+        assert.deepEqual(lb.length, 1, r.label);
+        assert.ok(lb[0].startsWith(`tcp dport { 6443, 6444 } ip saddr ${ep.address} accept`), lb[0]);
+      } else assert.deepEqual(lb, [], r.label);
+    }
+    assert.ok(
+      all.some((r) => r.plan.controlPlaneEndpoint?.kind === "load-balancer" && r.node.role === "control-plane"),
+      "a Hetzner control plane is rendered",
+    );
+  });
 
   it("renders both uplink SSH branches when the render set is built (with and without allowFrom)", () => {
     const labels = all.map((r) => r.plan.ssh.allowFrom.length > 0);

@@ -112,7 +112,7 @@ describe("lab model: rendered artifacts", () => {
     assert.doesNotMatch(a.nftables, /10\.10\.11?0\./);
   });
 
-  it("reads the transport from the rendered files: each peer on F carries its /32s on the planes F may cross into, and the lab adds no route of its own", () => {
+  it("reads the transport from the rendered files: each peer on F carries its /32s on the planes F may cross into (and its pod CIDR on the Kubernetes plane), and the lab adds no route of its own", () => {
     const t = transportPlan(lab.plan, node, a.wireguard);
     for (const plane of lab.plan.planes) {
       const peers = t.allowedIps.get(plane.name)!;
@@ -124,7 +124,9 @@ describe("lab model: rendered artifacts", () => {
       );
       for (const p of peers) {
         const owner = lab.plan.nodes.find((n) => p.allowedIps.includes(`${n.addresses[plane.name]}/32`))!;
-        assert.deepEqual([...p.allowedIps].sort(), [plane, ...cross].map((q) => `${owner.addresses[q.name]}/32`).sort());
+        // On the Kubernetes plane a peer also carries its pod CIDR (Cilium routes natively over it).
+        const pods = plane.purpose === "kubernetes-backend" && owner.podCidr ? [owner.podCidr] : [];
+        assert.deepEqual([...p.allowedIps].sort(), [...[plane, ...cross].map((q) => `${owner.addresses[q.name]}/32`), ...pods].sort());
       }
       // The routing comes from the rendered PostUp hooks, not from the lab.
       const conf = a.wireguard.find((w) => w.plane === plane.name)!.content;

@@ -41,7 +41,7 @@ LC_ALL=C
 export PATH LC_ALL
 
 readonly NODE='cp-3'
-readonly SPEC_DIGEST='sha256:db5239646bf2eb328edd6de5f7a944fd2d9de54ea1c7718293b9b27095ad9ce5'
+readonly SPEC_DIGEST='sha256:13563acb9d383c9cc02e8b9de46158abb326848dff3b22e55b257a9b042cc0ec'
 readonly MIRROR_URL='http://mirror.metal.example/debian'
 readonly SYSCTL_FILE="${ROOT}/etc/sysctl.d/90-kubedos.conf"
 readonly NFT_FILE="${ROOT}/etc/nftables.conf"
@@ -250,7 +250,7 @@ step_identity() {
 {
   "schema": "kubedos.ca/identity/v1",
   "identity": {"cluster":"metal-01","node":"cp-3","role":"control-plane","failureDomain":"rack-c","ordinal":50,"planes":{"wg1":"10.101.0.60","wg2":"10.102.0.60","wg3":"10.103.0.60"}},
-  "firstboot": {"artifactVersion":"0.1.0","specDigest":"sha256:db5239646bf2eb328edd6de5f7a944fd2d9de54ea1c7718293b9b27095ad9ce5"}
+  "firstboot": {"artifactVersion":"0.1.0","specDigest":"sha256:13563acb9d383c9cc02e8b9de46158abb326848dff3b22e55b257a9b042cc0ec"}
 }
 KUBEDOS_IDENTITY
     } || ! chmod 0444 "$tmp" || ! mv -f "$tmp" "$IDENTITY_FILE"; then

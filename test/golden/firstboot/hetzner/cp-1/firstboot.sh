@@ -41,7 +41,7 @@ LC_ALL=C
 export PATH LC_ALL
 
 readonly NODE='cp-1'
-readonly SPEC_DIGEST='sha256:0e24c642005dc9043e985deccb5573ab9524c8ef9925d4ebe49536de953194bc'
+readonly SPEC_DIGEST='sha256:d1a9757efae9bd366eb114d618fbfcbc98f3a1b32203f4261521e58bdf1bf9bb'
 readonly MIRROR_URL='http://mirror.hz.example/debian'
 readonly SYSCTL_FILE="${ROOT}/etc/sysctl.d/90-kubedos.conf"
 readonly NFT_FILE="${ROOT}/etc/nftables.conf"
@@ -250,7 +250,7 @@ step_identity() {
 {
   "schema": "kubedos.ca/identity/v1",
   "identity": {"cluster":"hz-01","node":"cp-1","role":"control-plane","failureDomain":"fsn","ordinal":64,"planes":{"wg1":"10.101.0.74","wg2":"10.102.0.74","wg3":"10.103.0.74"}},
-  "firstboot": {"artifactVersion":"0.1.0","specDigest":"sha256:0e24c642005dc9043e985deccb5573ab9524c8ef9925d4ebe49536de953194bc"}
+  "firstboot": {"artifactVersion":"0.1.0","specDigest":"sha256:d1a9757efae9bd366eb114d618fbfcbc98f3a1b32203f4261521e58bdf1bf9bb"}
 }
 KUBEDOS_IDENTITY
     } || ! chmod 0444 "$tmp" || ! mv -f "$tmp" "$IDENTITY_FILE"; then
