@@ -13,6 +13,11 @@ export interface DestructiveOp {
   flag: DestructiveFlag;
   pattern: RegExp;
   why: string;
+  /**
+   * True when the operation is the spec's own decision in a command's `delete`: that text runs only
+   * when its resource leaves the graph — the node left the spec — so it needs no flag there.
+   */
+  allowedOnDelete?: boolean;
 }
 
 /**
@@ -29,7 +34,15 @@ export const DESTRUCTIVE_OPS: readonly DestructiveOp[] = [
     pattern: /\brm\s+-[a-zA-Z]*[rR][a-zA-Z]*\s+(?:-\S+\s+)*\/var\/lib\/etcd\b/,
     why: "deletes the etcd member's data",
   },
-  { op: "etcdctl member remove", flag: "allowReset", pattern: /\betcdctl\b[^\n]*\bmember\s+remove\b/, why: "removes an etcd member" },
+  {
+    op: "etcdctl member remove",
+    flag: "allowReset",
+    pattern: /\betcdctl\b[^\n]*\bmember\s+remove\b/,
+    why: "removes an etcd member",
+    // Removing a departed control plane's member keeps etcd's fault tolerance (a dead member still
+    // counts toward quorum); it touches no data on any disk. Anywhere else it needs allowReset.
+    allowedOnDelete: true,
+  },
   { op: "wipefs", flag: "allowWipe", pattern: /\bwipefs\b/, why: "erases filesystem signatures" },
   {
     op: "sgdisk --zap",
@@ -73,6 +86,8 @@ export interface DestructiveFinding {
   why: string;
   /** The matching text, for the message. */
   match: string;
+  /** See DestructiveOp.allowedOnDelete. */
+  allowedOnDelete?: boolean;
 }
 
 /** Every destructive operation in a script, with the flag that would have to be true. */
@@ -85,7 +100,7 @@ export function findDestructiveOps(script: string): DestructiveFinding[] {
       continue;
     }
     const m = d.pattern.exec(script);
-    if (m) out.push({ op: d.op, flag: d.flag, why: d.why, match: m[0].trim() });
+    if (m) out.push({ op: d.op, flag: d.flag, why: d.why, match: m[0].trim(), ...(d.allowedOnDelete ? { allowedOnDelete: true } : {}) });
   }
   return out;
 }

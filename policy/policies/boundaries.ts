@@ -37,6 +37,7 @@ export const destructiveCommands: StackValidationPolicy = {
       if (!(COMMAND_TYPES as readonly string[]).includes(r.type)) continue;
       for (const { phase, text } of commandTexts(r.props)) {
         for (const f of findDestructiveOps(text)) {
+          if (f.allowedOnDelete && phase === "delete") continue;
           if (!flags[f.flag]) {
             reportViolation(
               `Command ${label(r)} must not run ${f.op} in ${phase} (\`${f.match}\`: ${f.why}) while ${f.flag} is false; remove it or opt in with ${f.flag}: true.`,

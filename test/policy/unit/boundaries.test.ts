@@ -170,12 +170,25 @@ describe("destructive-commands", () => {
         ]);
       });
 
-      it(`rejects the command when its delete runs ${op.op} and ${op.flag} is false`, () => {
-        const c = command("node-task", { create: "true", delete: t.command });
-        assert.deepEqual(runStackPolicy(destructiveCommands, stackWith(CLOSED, c)), [
-          destructiveMessage("node-task", "delete", op.op, t.match),
-        ]);
-      });
+      if (op.allowedOnDelete) {
+        it(`accepts ${op.op} in a delete (it runs only when its resource leaves the spec) while ${op.flag} is false`, () => {
+          const c = command("node-membership", { create: "true", delete: t.command });
+          assert.deepEqual(runStackPolicy(destructiveCommands, stackWith(CLOSED, c)), []);
+        });
+        it(`still rejects ${op.op} in update while ${op.flag} is false`, () => {
+          const c = command("node-task", { create: "true", update: t.command });
+          assert.deepEqual(runStackPolicy(destructiveCommands, stackWith(CLOSED, c)), [
+            destructiveMessage("node-task", "update", op.op, t.match),
+          ]);
+        });
+      } else {
+        it(`rejects the command when its delete runs ${op.op} and ${op.flag} is false`, () => {
+          const c = command("node-task", { create: "true", delete: t.command });
+          assert.deepEqual(runStackPolicy(destructiveCommands, stackWith(CLOSED, c)), [
+            destructiveMessage("node-task", "delete", op.op, t.match),
+          ]);
+        });
+      }
 
       it(`accepts the command when ${op.flag} is true`, () => {
         const c = command("node-task", { create: t.command, delete: t.command });
