@@ -13,17 +13,27 @@
  * are kubeadm patches, rendered per node by `renderKubeadmPatches` into KUBEADM_PATCH_DIR.
  * etcd's peer/client URLs need no patch: kubeadm derives all four from the advertise address
  * (https://<wg3>:2380, https://127.0.0.1:2379 + https://<wg3>:2379).
+ *
+ * Pod networking: kubedos, not kube-controller-manager, assigns each node's pod CIDR (the Plan's
+ * PlanNode.podCidr), so the controller manager runs with allocate-node-cidrs=false; the pod and
+ * service subnets come from Plan.podNetwork.
+ *
+ * Images: with a registry mirror declared (`mirrors.registry`), ClusterConfiguration.imageRepository
+ * points kubeadm at it for the control plane, etcd and pause, and dns.imageRepository keeps CoreDNS
+ * at the path the version locks mirror it under (see `dnsImageRepository`).
  */
 import { stringify } from "yaml";
+import { DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET } from "../plan/kubernetes-networks";
 import type { Plan, PlanNode } from "../plan/plan";
 import type { ClusterSpec } from "../spec/schema";
+import { resolveKubernetes } from "../supplychain/locks";
 import { BOOTSTRAP_TOKEN_RE } from "./tokens";
 
 export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
 export const KUBELET_API = "kubelet.config.k8s.io/v1beta1";
 export const API_SERVER_PORT = 6443;
-export const DEFAULT_POD_SUBNET = "10.244.0.0/16";
-export const DEFAULT_SERVICE_SUBNET = "10.96.0.0/12";
+/** The fallbacks when a plan carries no podNetwork: one definition, in the plan's module. */
+export { DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET } from "../plan/kubernetes-networks";
 export const KUBEADM_PATCH_DIR = "/etc/kubernetes/kubeadm-patches";
 export const AUDIT_POLICY_PATH = "/etc/kubernetes/audit-policy.yaml";
 export const ENCRYPTION_CONFIG_PATH = "/etc/kubernetes/encryption-config.yaml";
@@ -51,31 +61,59 @@ export interface KubeadmInput {
   plan: Plan;
   /** The node to render for (a PlanNode or its name). */
   node: PlanNode | string;
-  /** Exact version, e.g. `v1.30.14` (the spec's `v1.30.x` resolved by the version locks). */
+  /** Exact version, e.g. `v1.32.9`: the spec's `v1.32.x` resolved by the version locks (kubeadmSpecInputs). */
   kubernetesVersion: string;
   /** Bootstrap token (`bootstrapToken()`). */
   token: string;
   /** kubeadm --certificate-key, 64 hex (`certificateKey()`). */
   certificateKey: string;
-  /** `sha256:<hex>` of the cluster CA's public key, known after init. Falls back to `caFingerprint`. */
+  /**
+   * `sha256:<hex>` of the cluster CA's public key (SPKI). Under offline-ca and pinned-ca the CA key
+   * derives from the seed, so callers always pass `[clusterCaPin(seed, cluster)]` (pki.ts): every
+   * join is pinned before any machine exists. Falls back to `caFingerprint` when absent.
+   */
   caCertHashes?: string[];
-  /** spec.security.bootstrap.caFingerprint: the pin used when caCertHashes is not known yet. */
+  /**
+   * spec.security.bootstrap.caFingerprint, the fallback pin when caCertHashes is absent. Only the
+   * to-fu model gets here: kubeadm generates its own CA at init, so no pin can be derived, and
+   * the operator supplies the hash init reports (an SPKI pin, `sha256:<64 hex>`) as caFingerprint;
+   * until then joins cannot be rendered (never unsafeSkipCAVerification). Under offline-ca and
+   * pinned-ca caFingerprint is a certificate fingerprint (of the root, or of the CA certificate —
+   * pki.ts verifyCaBundle), not an SPKI pin: those models must pass caCertHashes.
+   */
   caFingerprint?: string;
   /** spec.security.enrollment.joinWindowMinutes: the bootstrap token's ttl. */
   joinWindowMinutes: number;
   /** Address of the Hetzner load balancer; required when the endpoint is `load-balancer`. */
   loadBalancerAddress?: string;
+  /** Overrides Plan.podNetwork.podSubnet (tests); default: the plan's, else DEFAULT_POD_SUBNET. */
   podSubnet?: string;
+  /** Overrides Plan.podNetwork.serviceSubnet (tests); default: the plan's, else DEFAULT_SERVICE_SUBNET. */
   serviceSubnet?: string;
 }
 
-/** The spec fields renderKubeadmConfig needs that the Plan does not carry. */
-export function kubeadmSpecInputs(spec: ClusterSpec): Pick<KubeadmInput, "caFingerprint" | "joinWindowMinutes"> {
+/**
+ * The spec fields renderKubeadmConfig needs that the Plan does not carry: the join window, the
+ * to-fu fallback pin, and the exact Kubernetes version the locks resolve `kubernetes.version` to
+ * (throws resolveKubernetes's message when the minor line has no lock).
+ */
+export function kubeadmSpecInputs(spec: ClusterSpec): Pick<KubeadmInput, "caFingerprint" | "joinWindowMinutes" | "kubernetesVersion"> {
   const s = spec.spec.security;
   return {
+    kubernetesVersion: resolveKubernetes(spec.spec.kubernetes.version).version,
     joinWindowMinutes: s.enrollment.joinWindowMinutes,
     ...(s.bootstrap.caFingerprint ? { caFingerprint: s.bootstrap.caFingerprint } : {}),
   };
+}
+
+/**
+ * Where kubeadm pulls CoreDNS from under a mirror. kubeadm appends `/coredns` to the repository
+ * itself only for the default registry.k8s.io (upstream's image is registry.k8s.io/coredns/coredns);
+ * with imageRepository set to a mirror it would pull `<mirror>/coredns:<tag>`, while the version
+ * locks mirror the image as `<mirror>/coredns/coredns` (supplychain/locks.ts mirroredRepository).
+ */
+export function dnsImageRepository(mirror: string): string {
+  return `${mirror}/coredns`;
 }
 
 const byName = (a: string, b: string): number => a.localeCompare(b, "en", { numeric: true });
@@ -109,13 +147,19 @@ export function controlPlaneEndpoint(plan: Plan, loadBalancerAddress?: string): 
   let host: string;
   if (ep.kind === "vip") host = ep.address;
   else {
-    if (!loadBalancerAddress) throw new Error("the control-plane endpoint is a load balancer: pass loadBalancerAddress");
-    host = loadBalancerAddress;
+    // The plan fixes the load balancer's address where the substrate attaches it (Hetzner).
+    const address = loadBalancerAddress ?? ep.address;
+    if (!address) throw new Error("the control-plane endpoint is a load balancer without a known address: pass loadBalancerAddress");
+    host = address;
   }
   return { host, port: ep.port, endpoint: `${host}:${ep.port}` };
 }
 
-/** CA pins for a join: the known hashes, else the spec's pinned fingerprint. Never empty. */
+/**
+ * CA pins for a join: the given hashes (the seed-derived pin under offline-ca / pinned-ca), else
+ * the spec's caFingerprint (to-fu, see KubeadmInput.caFingerprint). Never empty: without a pin
+ * this throws rather than render a join that trusts whatever CA answers.
+ */
 export function joinCaCertHashes(caCertHashes: string[] | undefined, caFingerprint: string | undefined): string[] {
   if (caCertHashes && caCertHashes.length > 0) {
     for (const h of caCertHashes) {
@@ -189,6 +233,7 @@ function initDocuments(i: KubeadmInput, plan: Plan, node: PlanNode, address: str
     .sort((a, b) => byName(a.name, b.name))
     .map((n) => n.addresses[plane]);
   const certSANs = [...new Set([ep.host, address, ...cpAddresses])];
+  const mirror = plan.mirrors.registry;
   const hostFile = (name: string, path: string) => ({ name, hostPath: path, mountPath: path, readOnly: true, pathType: "File" });
   return [
     {
@@ -221,7 +266,13 @@ function initDocuments(i: KubeadmInput, plan: Plan, node: PlanNode, address: str
         clusterName: plan.cluster.name,
         kubernetesVersion: i.kubernetesVersion,
         controlPlaneEndpoint: ep.endpoint,
-        networking: { podSubnet: i.podSubnet ?? DEFAULT_POD_SUBNET, serviceSubnet: i.serviceSubnet ?? DEFAULT_SERVICE_SUBNET },
+        // The mirror serves every image kubeadm pulls (kube-*, etcd, pause) at <mirror>/<name>;
+        // without one kubeadm keeps its default, registry.k8s.io.
+        ...(mirror ? { imageRepository: mirror } : {}),
+        networking: {
+          podSubnet: i.podSubnet ?? plan.podNetwork?.podSubnet ?? DEFAULT_POD_SUBNET,
+          serviceSubnet: i.serviceSubnet ?? plan.podNetwork?.serviceSubnet ?? DEFAULT_SERVICE_SUBNET,
+        },
         // Stacked etcd; its URLs derive from each member's advertiseAddress (wg3), see the file header.
         etcd: { local: { dataDir: "/var/lib/etcd" } },
         apiServer: {
@@ -248,6 +299,10 @@ function initDocuments(i: KubeadmInput, plan: Plan, node: PlanNode, address: str
         },
         controllerManager: {
           extraArgs: args([
+            // kubedos assigns each node's podCIDR from the plan (PlanNode.podCidr), so the
+            // Kubernetes plane's WireGuard peers carry it and Cilium routes natively (ipam mode
+            // kubernetes); the controller manager must not allocate a different one.
+            ["allocate-node-cidrs", "false"],
             ["profiling", "false"],
             ["bind-address", "127.0.0.1"],
             ["terminated-pod-gc-threshold", "10"],
@@ -261,6 +316,9 @@ function initDocuments(i: KubeadmInput, plan: Plan, node: PlanNode, address: str
             ["bind-address", "127.0.0.1"],
           ]),
         },
+        // Tags stay kubeadm's own for the version (what the locks record): pinning imageTag here
+        // would freeze CoreDNS across `kubeadm upgrade`.
+        ...(mirror ? { dns: { imageRepository: dnsImageRepository(mirror) } } : {}),
         proxy: { disabled: true },
       },
     },

@@ -1,13 +1,14 @@
 /**
  * kubeadm configuration (components/kubernetes/kubeadm.ts) and derived credentials
  * (components/kubernetes/tokens.ts) for the dev stack: which node inits, which join (and how),
- * that everything binds to the kubernetes-backend plane (wg3), the CIS flags, the CA pin, and a
- * strict schema check of every rendered document's field names.
+ * that everything binds to the kubernetes-backend plane (wg3), the CIS flags, the CA pin
+ * fallback, the pod network and registry mirror, and a strict schema check of every rendered
+ * document (test/kubernetes/kubeadm-schema.ts, transcribed from the upstream Go types).
  */
 import { strict as assert } from "node:assert";
 import { parseAllDocuments, parse } from "yaml";
-import { z } from "zod";
 import {
+  dnsImageRepository,
   initNode,
   kubeadmSpecInputs,
   renderAuditPolicy,
@@ -19,10 +20,11 @@ import {
 import { BOOTSTRAP_TOKEN_RE, bootstrapToken, certificateKey, encryptionKey } from "../../components/kubernetes/tokens";
 import { buildPlan } from "../../components/plan/plan";
 import { validateSpecText } from "../../components/spec/validate";
+import { imageRef, resolveKubernetes } from "../../components/supplychain/locks";
 import { DEV } from "../plan/helpers";
+import { KUBEADM_SCHEMAS, KubeletConfiguration } from "./kubeadm-schema";
 
 const TEST_SEED = "kubedos-test-seed-0123456789abcdef";
-const VERSION = "v1.31.14";
 
 const r = validateSpecText(DEV, "stacks/dev/cluster.yaml");
 assert.ok(r.valid && r.spec, "dev spec is valid");
@@ -31,10 +33,11 @@ const plan = buildPlan(spec);
 const cluster = plan.cluster.name;
 const wg3 = plan.planes.find((p) => p.purpose === "kubernetes-backend")!.name;
 const vip = plan.controlPlaneEndpoint!.kind === "vip" ? plan.controlPlaneEndpoint!.address : "";
+/** The exact version dev's `kubernetes.version` (a minor line) resolves to through the locks. */
+const VERSION = resolveKubernetes(spec.spec.kubernetes.version).version;
 
 const base = (): Omit<KubeadmInput, "node"> => ({
   plan,
-  kubernetesVersion: VERSION,
   token: bootstrapToken(TEST_SEED, cluster, 1),
   certificateKey: certificateKey(TEST_SEED, cluster, 1),
   ...kubeadmSpecInputs(spec),
@@ -59,100 +62,6 @@ const argMap = (a: Array<{ name: string; value: string }>) => {
   }
   return m;
 };
-
-// ------------------------------------------------------------------ strict schemas
-
-const arg = z.strictObject({ name: z.string().min(1), value: z.string() });
-const ipv4 = z.string().regex(/^\d+\.\d+\.\d+\.\d+$/);
-/** kubeadm v1beta4 NodeRegistrationOptions (subset). */
-const NodeRegistration = z.strictObject({ name: z.string(), criSocket: z.string(), kubeletExtraArgs: z.array(arg) });
-/** kubeadm v1beta4 APIEndpoint. */
-const APIEndpoint = z.strictObject({ advertiseAddress: ipv4, bindPort: z.literal(6443) });
-/** kubeadm v1beta4 Patches. */
-const Patches = z.strictObject({ directory: z.string() });
-/** kubeadm v1beta4 BootstrapToken (k8s.io/cluster-bootstrap bootstraptoken/v1). */
-const BootstrapToken = z.strictObject({
-  token: z.string().regex(BOOTSTRAP_TOKEN_RE),
-  description: z.string(),
-  ttl: z.string().regex(/^\d+m0s$/),
-  usages: z.array(z.enum(["signing", "authentication"])),
-  groups: z.array(z.string().regex(/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/)),
-});
-/** kubeadm v1beta4 InitConfiguration. */
-const InitConfiguration = z.strictObject({
-  apiVersion: z.literal("kubeadm.k8s.io/v1beta4"),
-  kind: z.literal("InitConfiguration"),
-  bootstrapTokens: z.array(BootstrapToken),
-  nodeRegistration: NodeRegistration,
-  localAPIEndpoint: APIEndpoint,
-  certificateKey: z.string().regex(/^[0-9a-f]{64}$/),
-  skipPhases: z.array(z.string()),
-  patches: Patches,
-});
-/** kubeadm v1beta4 ControlPlaneComponent (apiServer/controllerManager/scheduler) + APIServer.certSANs. */
-const HostPathMount = z.strictObject({
-  name: z.string(),
-  hostPath: z.string(),
-  mountPath: z.string(),
-  readOnly: z.boolean(),
-  pathType: z.enum(["File", "DirectoryOrCreate", "Directory", "FileOrCreate"]),
-});
-const ControlPlaneComponent = z.strictObject({ extraArgs: z.array(arg), extraVolumes: z.array(HostPathMount).optional() });
-/** kubeadm v1beta4 ClusterConfiguration. */
-const ClusterConfiguration = z.strictObject({
-  apiVersion: z.literal("kubeadm.k8s.io/v1beta4"),
-  kind: z.literal("ClusterConfiguration"),
-  clusterName: z.string(),
-  kubernetesVersion: z.string().regex(/^v\d+\.\d+\.\d+$/),
-  controlPlaneEndpoint: z.string(),
-  networking: z.strictObject({ podSubnet: z.string(), serviceSubnet: z.string() }),
-  /** v1beta4 Etcd / LocalEtcd. */
-  etcd: z.strictObject({ local: z.strictObject({ dataDir: z.string(), extraArgs: z.array(arg).optional() }) }),
-  apiServer: ControlPlaneComponent.extend({ certSANs: z.array(z.string()) }),
-  controllerManager: ControlPlaneComponent,
-  scheduler: ControlPlaneComponent,
-  /** v1beta4 Proxy. */
-  proxy: z.strictObject({ disabled: z.boolean() }),
-});
-/** kubeadm v1beta4 JoinConfiguration (Discovery, BootstrapTokenDiscovery, JoinControlPlane). */
-const JoinConfiguration = z.strictObject({
-  apiVersion: z.literal("kubeadm.k8s.io/v1beta4"),
-  kind: z.literal("JoinConfiguration"),
-  discovery: z.strictObject({
-    bootstrapToken: z.strictObject({
-      apiServerEndpoint: z.string(),
-      token: z.string().regex(BOOTSTRAP_TOKEN_RE),
-      caCertHashes: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/)).min(1),
-    }),
-  }),
-  nodeRegistration: NodeRegistration,
-  controlPlane: z.strictObject({ localAPIEndpoint: APIEndpoint, certificateKey: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
-  patches: Patches,
-});
-/** kubelet.config.k8s.io/v1beta1 KubeletConfiguration (subset). */
-const KubeletConfiguration = z.strictObject({
-  apiVersion: z.literal("kubelet.config.k8s.io/v1beta1"),
-  kind: z.literal("KubeletConfiguration"),
-  address: ipv4,
-  authentication: z.strictObject({
-    anonymous: z.strictObject({ enabled: z.boolean() }),
-    webhook: z.strictObject({ enabled: z.boolean(), cacheTTL: z.string() }),
-    x509: z.strictObject({ clientCAFile: z.string() }),
-  }),
-  authorization: z.strictObject({ mode: z.enum(["Webhook", "AlwaysAllow"]) }),
-  readOnlyPort: z.int(),
-  protectKernelDefaults: z.boolean(),
-  makeIPTablesUtilChains: z.boolean(),
-  rotateCertificates: z.boolean(),
-  serverTLSBootstrap: z.boolean(),
-  seccompDefault: z.boolean(),
-  eventRecordQPS: z.int(),
-  streamingConnectionIdleTimeout: z.string(),
-  tlsMinVersion: z.string(),
-  cgroupDriver: z.enum(["systemd", "cgroupfs"]),
-  featureGates: z.record(z.string(), z.boolean()),
-});
-const SCHEMAS: Record<string, z.ZodType> = { InitConfiguration, ClusterConfiguration, JoinConfiguration, KubeletConfiguration };
 
 // ------------------------------------------------------------------ tests
 
@@ -266,6 +175,8 @@ describe("kubeadm config (dev stack)", () => {
     for (const p of ["/etc/kubernetes/audit-policy.yaml", "/etc/kubernetes/encryption-config.yaml", "/var/log/kubernetes/audit"])
       assert.ok(mounts.includes(p), p);
     const cm = argMap(cc.controllerManager.extraArgs);
+    // kubedos assigns pod CIDRs (PlanNode.podCidr); the controller manager must not.
+    assert.equal(cm.get("allocate-node-cidrs"), "false");
     assert.equal(cm.get("profiling"), "false");
     assert.equal(cm.get("use-service-account-credentials"), "true");
     assert.equal(cm.get("bind-address"), "127.0.0.1");
@@ -275,7 +186,8 @@ describe("kubeadm config (dev stack)", () => {
     assert.equal(sch.get("profiling"), "false");
     assert.equal(sch.get("bind-address"), "127.0.0.1");
     assert.equal(cc.kubernetesVersion, VERSION);
-    assert.deepEqual(cc.networking, { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" });
+    assert.match(VERSION, /^v1\.32\.\d+$/, "dev's v1.32.x resolves to an exact v1.32 patch");
+    assert.deepEqual(cc.networking, { podSubnet: plan.podNetwork!.podSubnet, serviceSubnet: plan.podNetwork!.serviceSubnet });
     assert.deepEqual(ic.skipPhases, ["addon/kube-proxy"]);
     assert.equal(cc.proxy.disabled, true);
     assert.deepEqual(ic.bootstrapTokens, [
@@ -302,6 +214,9 @@ describe("kubeadm config (dev stack)", () => {
   });
 
   it("pins the CA on every join: given hashes, else the spec fingerprint, else refuses", () => {
+    // renderKubeadmConfig alone: without caCertHashes it falls back to caFingerprint — the to-fu
+    // path (render-node.ts always passes the seed-derived pin under offline-ca and pinned-ca,
+    // checked in render-node.test.ts). Dev's fingerprint stands in for a to-fu pin here.
     const fp = spec.spec.security.bootstrap.caFingerprint!;
     for (const [name, docs] of rendered) {
       assert.ok(!JSON.stringify(docs).includes("unsafeSkipCAVerification"), name);
@@ -326,6 +241,49 @@ describe("kubeadm config (dev stack)", () => {
     assert.throws(() => renderKubeadmConfig({ ...base(), node: "nope" }), /not in the plan/);
   });
 
+  it("points kubeadm at the registry mirror for every image it pulls, at the paths the version locks mirror, when one is declared", () => {
+    const mirror = plan.mirrors.registry!;
+    assert.equal(mirror, "registry.lab.example:5000");
+    const cc = rendered.get("cp-1")![1];
+    assert.equal(cc.imageRepository, mirror);
+    assert.deepEqual(cc.dns, { imageRepository: dnsImageRepository(mirror) });
+    // kubeadm's image names (cmd/kubeadm/app/images/images.go): <imageRepository>/<name>:<tag>,
+    // CoreDNS from dns.imageRepository when set; each must be where the locks mirror it.
+    const lock = resolveKubernetes(spec.spec.kubernetes.version);
+    const kubeadmPulls: Record<keyof typeof lock.images, string> = {
+      "kube-apiserver": `${cc.imageRepository}/kube-apiserver`,
+      "kube-controller-manager": `${cc.imageRepository}/kube-controller-manager`,
+      "kube-scheduler": `${cc.imageRepository}/kube-scheduler`,
+      etcd: `${cc.imageRepository}/etcd`,
+      pause: `${cc.imageRepository}/pause`,
+      coredns: `${cc.dns.imageRepository}/coredns`,
+    };
+    for (const [name, repo] of Object.entries(kubeadmPulls)) {
+      const img = lock.images[name as keyof typeof lock.images];
+      assert.equal(`${repo}:${img.tag}`, imageRef({ ...img, digest: undefined }, mirror), name);
+    }
+    assert.equal(lock.images["kube-apiserver"].tag, VERSION, "kubeadm tags the control plane with kubernetesVersion");
+    // No mirror: kubeadm keeps registry.k8s.io (and its own coredns/coredns rename).
+    const bare = { ...plan, mirrors: {} };
+    const docs = docsOf(renderKubeadmConfig({ ...base(), plan: bare, node: "cp-1" }));
+    assert.equal(docs[1].imageRepository, undefined);
+    assert.equal(docs[1].dns, undefined);
+  });
+
+  it("takes the pod and service subnets from the plan's podNetwork, and the exact version from the locks", () => {
+    assert.ok(plan.podNetwork, "dev has Kubernetes enabled");
+    const cc = rendered.get("cp-1")![1];
+    assert.equal(cc.networking.podSubnet, plan.podNetwork!.podSubnet);
+    assert.equal(cc.networking.serviceSubnet, plan.podNetwork!.serviceSubnet);
+    for (const n of plan.nodes) assert.ok(n.podCidr, `${n.name} has a pod CIDR from the plan`);
+    const other = { ...plan, podNetwork: { podSubnet: "10.200.0.0/16", serviceSubnet: "10.201.0.0/16", nodePrefix: 24 } };
+    const docs = docsOf(renderKubeadmConfig({ ...base(), plan: other, node: "cp-1" }));
+    assert.deepEqual(docs[1].networking, { podSubnet: "10.200.0.0/16", serviceSubnet: "10.201.0.0/16" });
+    assert.equal(kubeadmSpecInputs(spec).kubernetesVersion, VERSION);
+    const old = { ...spec, spec: { ...spec.spec, kubernetes: { ...spec.spec.kubernetes, version: "v1.30.x" } } };
+    assert.throws(() => kubeadmSpecInputs(old), /v1\.30\.x has no version lock; kubedos builds v1\.31\.x, v1\.32\.x/);
+  });
+
   it("uses the load balancer address as the endpoint when the plan has one", () => {
     const lbPlan = { ...plan, controlPlaneEndpoint: { kind: "load-balancer" as const, port: 6443 } };
     assert.throws(() => renderKubeadmConfig({ ...base(), plan: lbPlan, node: "cp-1" }), /loadBalancerAddress/);
@@ -341,7 +299,7 @@ describe("kubeadm config (dev stack)", () => {
     for (const [name, docs] of rendered) {
       for (const d of docs) {
         assert.ok(typeof d.apiVersion === "string" && typeof d.kind === "string", name);
-        const s = SCHEMAS[d.kind];
+        const s = KUBEADM_SCHEMAS[d.kind];
         assert.ok(s, `no schema for ${d.kind}`);
         const res = s.safeParse(d);
         assert.ok(res.success, `${name} ${d.kind}: ${res.success ? "" : JSON.stringify(res.error.issues)}`);

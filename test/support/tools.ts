@@ -14,6 +14,8 @@ export const TOOL_PACKAGES: Record<string, string> = {
   nft: "nftables",
   shellcheck: "shellcheck",
   bash: "bash",
+  haproxy: "haproxy",
+  openssl: "openssl",
 };
 
 const SEARCH_PATH = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"].filter(Boolean);
