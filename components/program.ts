@@ -6,6 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Cluster } from "./cluster";
+import { createKubernetesStages, readCaBundle } from "./kubernetes/apply";
+import { initNode } from "./kubernetes/kubeadm";
+import { resolveKubernetes } from "./supplychain/locks";
 import { createBackplane } from "./backplane/apply";
 import { rotationEpoch } from "./backplane/keys";
 import { createFirstboot } from "./firstboot/apply";
@@ -26,6 +29,11 @@ export const CONFIG = {
   sshPrivateKey: "sshPrivateKey",
   /** Optional: pins the WireGuard rotation epoch (otherwise whole wireguardDays since 1970). */
   wireguardEpoch: "wireguardEpoch",
+  /**
+   * Path of the cluster CA bundle (PEM): for security.bootstrap.model offline-ca the intermediate
+   * signed from `kubedos render`'s pki/cluster-ca.csr, then the offline root; for pinned-ca the CA.
+   */
+  clusterCaBundle: "clusterCaBundle",
 } as const;
 
 export async function runProgram(): Promise<Record<string, unknown>> {
@@ -52,6 +60,31 @@ export async function runProgram(): Promise<Record<string, unknown>> {
   // pinned by kubedos:wireguardEpoch or derived from security.rotation.wireguardDays.
   const epoch = wireguardEpoch(config, spec);
   const backplane = createBackplane(cluster.stage("backplane"), plan, substrate.nodes, seed, epoch, sshKey);
+
+  // Stages 4–6: enrollment, converge, Kubernetes (HA kubeadm, Cilium, observability). They run
+  // whenever Kubernetes is enabled: salt/ansible name the tools of §12, whose work these stages do.
+  const caBundlePem = readCaBundle(config.get(CONFIG.clusterCaBundle));
+  if (spec.spec.kubernetes.enabled) {
+    // Stage 6 builds only a locked release: say so with the spec's own words, not a stack trace.
+    // (Stages 1–3 are declared already, so a spec that also lacks Stage 1's facts reports those.)
+    try {
+      resolveKubernetes(spec.spec.kubernetes.version);
+    } catch (err) {
+      throw new pulumi.RunError(`${specFile}: spec.kubernetes.version: ${(err as Error).message}`);
+    }
+  }
+
+  const kube = spec.spec.kubernetes.enabled
+    ? createKubernetesStages({
+        plan,
+        spec,
+        nodes: substrate.nodes,
+        seed,
+        sshKey,
+        ...(caBundlePem ? { caBundlePem } : {}),
+        stages: { enrollment: cluster.stage("enrollment"), converge: cluster.stage("converge"), kubernetes: cluster.stage("kubernetes") },
+      })
+    : undefined;
   return {
     ...planExports(plan, cluster),
     // How kubedos reaches each node (`substrate` above stays the substrate type).
@@ -60,6 +93,17 @@ export async function runProgram(): Promise<Record<string, unknown>> {
     wireguardEpoch: epoch,
     // The operator's wg-quick config for the control plane: `pulumi stack output --show-secrets operatorWireguard`.
     operatorWireguard: backplane.operatorConfig ?? null,
+    // The admin kubeconfig: `pulumi stack output --show-secrets kubeconfig` (reach the API over wg1).
+    kubeconfig: kube?.kubeconfig ?? null,
+    kubernetes: kube
+      ? {
+          version: resolveKubernetes(spec.spec.kubernetes.version).version,
+          caPin: kube.caPin,
+          initNode: initNode(plan).name,
+          joinOrder: [...kube.joins.keys()],
+          releases: kube.releases.map((r) => ({ name: r.name, chart: r.chart, version: r.version, namespace: r.namespace })),
+        }
+      : null,
   };
 }
 

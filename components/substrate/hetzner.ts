@@ -8,14 +8,14 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { reservedAddress } from "../plan/addressing";
 import { parseCidr } from "../plan/ipv4";
+import { API_HEALTH_PORT, LOAD_BALANCER_HOST_INDEX } from "../plan/kubernetes-networks";
 import type { Plan } from "../plan/plan";
 import type { ClusterSpec } from "../spec/schema";
 import type { Stage } from "../stage";
 import { boundaryOpts, identityLabels } from "./options";
 import type { SubstrateInputs, SubstrateNode, SubstrateResult } from "./types";
 
-/** Host index of the API load balancer on the private network (.1 is Hetzner's gateway). */
-export const LOAD_BALANCER_HOST_INDEX = 3;
+export { LOAD_BALANCER_HOST_INDEX };
 
 export function createHetzner(stage: Stage, plan: Plan, spec: ClusterSpec, inputs: SubstrateInputs): SubstrateResult {
   const s = spec.spec.substrate;
@@ -142,7 +142,16 @@ export function createHetzner(stage: Stage, plan: Plan, spec: ClusterSpec, input
       protocol: "tcp",
       listenPort: 6443,
       destinationPort: 6443,
-      healthCheck: { protocol: "tcp", port: 6443, interval: 10, timeout: 5, retries: 3 },
+      // HAProxy on each control plane (kubernetes/converge.ts) answers /healthz with its local API
+      // server's state; a TCP check on 6443 would pass whenever HAProxy itself is up.
+      healthCheck: {
+        protocol: "http",
+        port: API_HEALTH_PORT,
+        interval: 10,
+        timeout: 5,
+        retries: 3,
+        http: { path: "/healthz", statusCodes: ["200"] },
+      },
     },
     opts(),
   );

@@ -3,6 +3,7 @@ import type { Policies } from "@pulumi/policy";
 import { backplanePolicies } from "./backplane";
 import { boundaryPolicies } from "./boundaries";
 import { hygienePolicies } from "./hygiene";
+import { kubernetesPolicies } from "./kubernetes";
 import { specPolicies } from "./spec";
 import { substratePolicies } from "./substrate";
 import { supplyChainPolicies } from "./supply-chain";
@@ -13,6 +14,8 @@ export const ALL_POLICIES: Policies = [
   ...substratePolicies.stack,
   ...substratePolicies.resource,
   ...backplanePolicies,
+  ...kubernetesPolicies.stack,
+  ...kubernetesPolicies.resource,
   ...supplyChainPolicies,
   ...hygienePolicies,
 ];
