@@ -49,11 +49,32 @@ tc() {
   done
   printf 'R %s %s 0 <<%s>>\n' "$1" "$a" "$o"
 }
+tz() {
+  a=0
+  while [ "$a" -lt "$5" ]; do
+    a=$((a + 1))
+    o=$(nc -z -n -v -w "$6" -s "$2" "$3" "$4" 2>&1) && break
+  done
+  printf 'R %s %s 0 <<%s>>\n' "$1" "$a" "$o"
+}
 `;
 
-function probeLine(p: Probe): string {
+/** `dst:port` pairs a lab daemon serves instead of the listener (NodeState.served), and by what. */
+export type Served = ReadonlyMap<string, string>;
+const servedKey = (dst: string, port: number | undefined) => `${dst}:${port}`;
+
+export function servedPorts(ctx: LabContext, live: string[] = liveNodes(ctx.state)): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const n of live) for (const x of ctx.state.nodes[n]?.served ?? []) m.set(servedKey(x.address, x.port), x.by);
+  return m;
+}
+
+function probeLine(p: Probe, served: Served): string {
   if (p.proto === "icmp") return `pg ${p.id} ${p.dst}`;
   const reach = p.expect === "reach";
+  // A daemon's port (etcd speaks TLS, no banner): the TCP connect alone is the answer.
+  if (p.proto === "tcp" && served.has(servedKey(p.dst, p.port)))
+    return `tz ${p.id} ${p.src} ${p.dst} ${p.port} ${reach ? REACH_TRIES : 1} ${reach ? REACH_WAIT_S : BLOCK_WAIT_S}`;
   return `tc ${p.id} ${p.proto} ${p.src} ${p.dst} ${p.port} ${reach ? REACH_TRIES : 1} ${reach ? REACH_WAIT_S : BLOCK_WAIT_S}`;
 }
 
@@ -62,36 +83,38 @@ function probeLine(p: Probe): string {
  * timeout, so they start first, all in the background (bounded: 64 at a time); the quick ones then
  * run in batches of BATCH concurrent probes.
  */
-export function probeScript(probes: Probe[]): string {
+export function probeScript(probes: Probe[], served: Served = new Map()): string {
   const blocked = probes.filter((p) => p.expect === "blocked");
   const reach = probes.filter((p) => p.expect === "reach");
   const lines = [SCRIPT_HEAD];
   for (let i = 0; i < blocked.length; i += 64) {
-    const chunk = blocked.slice(i, i + 64).map((p) => `${probeLine(p)} &`);
+    const chunk = blocked.slice(i, i + 64).map((p) => `${probeLine(p, served)} &`);
     // Every chunk but the last is awaited; the last one overlaps the quick probes.
     lines.push(...chunk, ...(i + 64 < blocked.length ? ["wait"] : []));
   }
   for (let i = 0; i < reach.length; i += BATCH) {
     // `wait $q` waits for this batch only, not for the blocked probes still running.
-    lines.push("q=", ...reach.slice(i, i + BATCH).map((p) => `${probeLine(p)} & q="$q $!"`), "wait $q");
+    lines.push("q=", ...reach.slice(i, i + BATCH).map((p) => `${probeLine(p, served)} & q="$q $!"`), "wait $q");
   }
   lines.push("wait");
   return lines.join("\n") + "\n";
 }
 
 /** Run every probe from its source namespace; results in probe order. */
-export async function runProbes(ctx: LabContext, probes: Probe[]): Promise<ProbeResult[]> {
+export async function runProbes(ctx: LabContext, probes: Probe[], served: Served = new Map()): Promise<ProbeResult[]> {
   const bySource = new Map<string, Probe[]>();
   for (const p of probes) bySource.set(p.from, [...(bySource.get(p.from) ?? []), p]);
   const raw = new Map<number, { attempts: number; rc: number; out: string }>();
   await pool([...bySource.keys()], 12, async (source) => {
     const ns = namespaceOf(ctx, source);
-    const r = await run("nsenter", [`--net=/run/netns/${ns}`, "sh", "-c", probeScript(bySource.get(source)!)], { timeoutMs: 180_000 });
+    const r = await run("nsenter", [`--net=/run/netns/${ns}`, "sh", "-c", probeScript(bySource.get(source)!, served)], {
+      timeoutMs: 180_000,
+    });
     for (const m of r.stdout.matchAll(/^R (\d+) (\d+) (\d+) <<([\s\S]*?)>>$/gm)) {
       raw.set(Number(m[1]), { attempts: Number(m[2]), rc: Number(m[3]), out: m[4] });
     }
   });
-  return probes.map((p) => judge(p, raw.get(p.id)));
+  return probes.map((p) => judge(p, raw.get(p.id), p.proto === "tcp" ? served.get(servedKey(p.dst, p.port)) : undefined));
 }
 
 function namespaceOf(ctx: LabContext, source: string): string {
@@ -102,7 +125,7 @@ function namespaceOf(ctx: LabContext, source: string): string {
   return n.ns;
 }
 
-function judge(p: Probe, r: { attempts: number; rc: number; out: string } | undefined): ProbeResult {
+function judge(p: Probe, r: { attempts: number; rc: number; out: string } | undefined, servedBy?: string): ProbeResult {
   if (!r) return { probe: p, ok: false, outcome: "unreachable", attempts: 0, detail: "the probe did not report (script timed out?)" };
   const detail = r.out.replace(/\s+/g, " ").trim().slice(0, 240);
   let outcome: Outcome;
@@ -111,6 +134,8 @@ function judge(p: Probe, r: { attempts: number; rc: number; out: string } | unde
     const t = / time=([\d.]+) ms/.exec(r.out);
     outcome = r.rc === 0 ? "reached" : "timeout";
     if (t) rttMs = Number(t[1]);
+  } else if (servedBy && / succeeded!/.test(r.out)) {
+    outcome = "reached";
   } else if (r.out.includes("kdl ") || r.out.includes("SSH-2.0-")) {
     outcome = p.banner && !r.out.includes(p.banner) ? "wrong-answer" : "reached";
   } else if (/refused/i.test(r.out)) outcome = "refused";
@@ -159,6 +184,8 @@ interface FlowEvidence {
   outcome: Outcome;
   attempts: number;
   why: string;
+  /** A lab daemon (etcd), not the listener, serves this address:port: judged by the TCP connect. */
+  servedBy?: string;
   detail?: string;
 }
 
@@ -187,7 +214,8 @@ export async function backplaneMatrix(ctx: LabContext, opts: CheckOptions = {}):
   });
   const ssh = live.every((n) => ctx.state.nodes[n].ssh === "sshd") ? "sshd" : "listener";
   const probes = buildProbes(ctx.lab, { live, ssh });
-  const results = await runProbes(ctx, probes);
+  const served = servedPorts(ctx, live);
+  const results = await runProbes(ctx, probes, served);
   const finished = new Date();
 
   const flow = (r: ProbeResult): FlowEvidence => ({
@@ -203,6 +231,9 @@ export async function backplaneMatrix(ctx: LabContext, opts: CheckOptions = {}):
     outcome: r.outcome,
     attempts: r.attempts,
     why: r.probe.why,
+    ...(r.probe.proto === "tcp" && served.has(servedKey(r.probe.dst, r.probe.port))
+      ? { servedBy: served.get(servedKey(r.probe.dst, r.probe.port)) }
+      : {}),
     ...(r.ok ? {} : { detail: r.detail }),
   });
   const of = (k: Probe["kind"]) => results.filter((r) => r.probe.kind === k);
@@ -261,6 +292,8 @@ export async function backplaneMatrix(ctx: LabContext, opts: CheckOptions = {}):
         interPlaneTransport:
           "lab addition: each node routes its plane-F-sourced traffic for other planes through F and lets F's peers carry their other-plane /32s, so inter-plane flows reach the destination's firewall (the rendered AllowedIPs alone drop them in WireGuard)",
         addresses: "uplinks remapped into 198.18.0.0/16, ssh.allowFrom into 198.19.0.0/16 (model.ts labPlan) before rendering",
+        servedPorts:
+          "an address:port a lab daemon serves (etcd on a control plane's wg3 address, after the etcd-quorum drill) is probed with nc -z: the TCP connect is the answer (servedBy); the listener keeps that port on the node's other addresses",
       },
     },
   };

@@ -4,7 +4,7 @@
  *
  *   lab up (--spec FILE | --stack NAME) [--lab ID] [--epoch N]
  *   lab check [--lab ID] [--report FILE]
- *   lab drill remove-node NODE | replace-node NODE | rotate --epoch N   [--lab ID] [--report FILE]
+ *   lab drill remove-node NODE | replace-node NODE | rotate --epoch N | etcd-quorum [NODE]   [--lab ID] [--report FILE]
  *   lab down [--lab ID]
  *   lab status [--lab ID]
  *
@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { displayPath, stackSpecPath, UsageError } from "../io";
 import { backplaneMatrix, gateSummary, recordReport } from "./check";
 import { drillRemoveNode, drillReplaceNode, drillRotate } from "./drills";
+import { controlPlanes, defaultEtcdNode, drillEtcdQuorum, etcdUnavailable } from "./etcd";
 import { labDown, labUp, liveNodes, openLab } from "./lab";
 import { DEFAULT_LAB_ID, LAB_ID_PATTERN, labRoot, reportPath, tryLoadState } from "./state";
 import { labUnavailable } from "./sys";
@@ -27,6 +28,9 @@ export const LAB_USAGE = `usage: kubedos lab <command> [--lab ID]
   drill remove-node NODE                        delete a node's namespace; the remaining matrix must pass
   drill replace-node NODE                       bring the node back from the spec (same addresses and keys); full matrix
   drill rotate --epoch N                        staged WireGuard key rotation under a 100 ms probe; records the loss window
+  drill etcd-quorum [NODE]                      etcd (TLS, kubeadm's flags) on the control planes over wg3; delete NODE
+                                                (default: the last control plane) — quorum must hold; replace it — it
+                                                rejoins as a learner and is promoted; records recovery times
   down                                          remove every namespace and process of the lab
   status                                        what is up
 
@@ -118,7 +122,27 @@ export async function labCommand(argv: string[]): Promise<number> {
         if (epoch === undefined) throw new UsageError("lab drill rotate --epoch N");
         if (epoch === ctx.state.epoch) throw new UsageError(`the lab already runs epoch ${epoch}`);
         drill = await drillRotate(ctx, epoch, (l) => err(l));
-      } else throw new UsageError(`unknown drill ${name ?? "(none)"}: remove-node NODE | replace-node NODE | rotate --epoch N`);
+      } else if (name === "etcd-quorum") {
+        const cps = controlPlanes(ctx.lab.plan);
+        const target = node ?? defaultEtcdNode(ctx.lab.plan);
+        if (!ctx.state.order.includes(target))
+          throw new UsageError(`node ${target} is not in lab ${id} (nodes: ${ctx.state.order.join(", ")})`);
+        if (!cps.includes(target)) {
+          const role = ctx.lab.plan.nodes.find((n) => n.name === target)?.role;
+          throw new UsageError(
+            `node ${target} is a ${role}, not a control plane: the etcd quorum drill deletes an etcd member (control planes: ${cps.join(", ")})`,
+          );
+        }
+        const missing = etcdUnavailable();
+        if (missing) {
+          err(`cannot run the etcd drill here: ${missing}`);
+          return 2;
+        }
+        drill = await drillEtcdQuorum(ctx, target, (l) => err(l));
+      } else
+        throw new UsageError(
+          `unknown drill ${name ?? "(none)"}: remove-node NODE | replace-node NODE | rotate --epoch N | etcd-quorum [NODE]`,
+        );
       const file = recordReport(ctx, { drill }, report);
       out(`drill ${drill.name}: ${drill.passed ? "PASSED" : "FAILED"} — ${JSON.stringify(headline(drill.details))}`);
       out(`report: ${displayPath(file)}${report ? ` (and ${displayPath(report)})` : ""}`);
@@ -155,6 +179,20 @@ function open(id: string) {
 
 /** The figures of a drill worth a terminal line (everything is in the report). */
 function headline(d: Record<string, unknown>): Record<string, unknown> {
-  const keep = ["node", "recoveryMs", "rejoinMs", "removedMs", "fromEpoch", "toEpoch", "lossWindowMs", "lostProbes", "order", "matrix"];
+  const keep = [
+    "node",
+    "members",
+    "quorumHeldAfterLossMs",
+    "recoveryMs",
+    "rejoinMs",
+    "removedMs",
+    "fromEpoch",
+    "toEpoch",
+    "lossWindowMs",
+    "lostProbes",
+    "order",
+    "matrix",
+    "error",
+  ];
   return Object.fromEntries(Object.entries(d).filter(([k]) => keep.includes(k)));
 }

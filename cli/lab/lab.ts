@@ -27,7 +27,7 @@
  * `-o PidFile=none` is added, so no pid file lands in the shared /run). Without sshd or /etc/ssh
  * the lab serves port 22 with its plain listener instead (state: `ssh: "listener"`).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { nodePlaneKey, rotationEpoch } from "../../components/backplane/keys";
 import { sshPort } from "../../components/firstboot/common";
@@ -47,6 +47,7 @@ import {
   tryLoadState,
   type LabState,
   type NodeState,
+  type ServedPort,
 } from "./state";
 import {
   alive,
@@ -89,7 +90,7 @@ export interface UpOptions {
  * Lifetime of everything a lab runs (holder, listener, and wireguard-go and sshd under timeout(1)):
  * bounded, so a forgotten lab cannot run forever (24 h).
  */
-const LIFETIME_SECONDS = 86_400;
+export const LIFETIME_SECONDS = 86_400;
 
 const nodeDir = (ctx: { dir: string }, node: string) => path.join(ctx.dir, "nodes", node);
 
@@ -258,6 +259,11 @@ export async function nodeBase(ctx: LabContext, name: string): Promise<void> {
   await runOk("ip", ["netns", "add", ns]);
   ns0.nsInode = netnsInode(ns);
   saveState(s);
+  // A replaced node's old veth can outlive its deleted namespace: the kernel keeps a namespace
+  // while sockets in it are still closing (etcd's connections when it was killed). The veth is
+  // the lab's own (its name, in the lab's underlay); remove it, or the new one cannot be created.
+  const ul = s.underlay.ns;
+  if ((await run("ip", ["-n", ul, "link", "show", ns0.veth])).code === 0) await runOk("ip", ["-n", ul, "link", "del", ns0.veth]);
   await plugIn(ctx, ns, ns0.veth, ns0.uplink);
 
   writeNodeArtifacts(ctx, name);
@@ -322,20 +328,49 @@ export async function nodeBase(ctx: LabContext, name: string): Promise<void> {
       ns0.ssh = "listener";
     }
   }
+  await startListener(ctx, name);
+  saveState(s);
+}
+
+/**
+ * (Re)start the node's listener. `served`: address:port pairs a lab daemon answers instead (etcd
+ * on the control planes' wg3 address). A wildcard bind would take such a port from the daemon, so
+ * the listener binds it on the node's other addresses only: a probe there still meets a listener,
+ * and `check` judges probes to a served pair by the TCP connect (check.ts). Addresses must exist,
+ * so a non-empty `served` needs the node's planes up.
+ */
+export async function startListener(ctx: LabContext, name: string, served: ServedPort[] = []): Promise<void> {
+  const s = ctx.state;
+  const ns0 = s.nodes[name];
+  const hpid = ns0.holder!.pid;
+  const d = nodeDir(ctx, name);
+  const node = planNode(ctx, name);
+  const old = ns0.procs.filter((p) => p.what === "listener");
+  await Promise.all(old.map((p) => stop(p)));
+  ns0.procs = ns0.procs.filter((p) => !old.includes(p));
+  const ssh = sshPort(node);
   const ports = listenerPorts(ctx.lab.plan);
   const tcp = [...new Set([...ports.tcp, ...(ns0.ssh === "listener" ? [ssh] : [])])].filter((p) => ns0.ssh === "listener" || p !== ssh);
+  const addresses = [node.uplink!.address, ...ctx.lab.plan.planes.map((p) => node.addresses[p.name])];
+  const tcpSpecs = tcp.flatMap((port) => {
+    const taken = served.filter((x) => x.port === port).map((x) => x.address);
+    return taken.length === 0 ? [String(port)] : addresses.filter((a) => !taken.includes(a)).map((a) => `${port}@${a}`);
+  });
+  const log = path.join(d, "listener.log");
+  // The log is appended to across restarts: wait for a "ready" after what is there now.
+  const from = fileSize(log);
   const lpid = spawnDetached(
     "nsenter",
-    ["-t", String(hpid), "-n", "perl", "-e", LISTENER, name, tcp.join(","), ports.udp.join(","), String(LIFETIME_SECONDS)],
-    path.join(d, "listener.log"),
+    ["-t", String(hpid), "-n", "perl", "-e", LISTENER, name, tcpSpecs.join(","), ports.udp.join(","), String(LIFETIME_SECONDS)],
+    log,
   );
   ns0.procs.push(procRef(lpid, "listener"));
+  if (served.length > 0) ns0.served = served;
+  else delete ns0.served;
   saveState(s);
-  if (!(await waitFor(() => readLog(path.join(d, "listener.log")).includes("ready"), 5000, 20))) {
-    throw new Error(`node ${name}: the listener did not start (${readLog(path.join(d, "listener.log"))})`);
+  if (!(await waitFor(() => readLog(log, Infinity, from).includes("ready"), 5000, 20))) {
+    throw new Error(`node ${name}: the listener did not start (${readLog(log)})`);
   }
-
-  saveState(s);
 }
 
 /**
@@ -391,6 +426,7 @@ export async function nodeRemove(ctx: LabContext, name: string): Promise<void> {
   n.status = "removed";
   n.procs = [];
   delete n.holder;
+  delete n.served;
   saveState(ctx.state);
 }
 
@@ -544,11 +580,20 @@ function listening(pid: number, port: number): boolean {
   }
 }
 
-function readLog(file: string): string {
+function readLog(file: string, tail = 1500, fromByte = 0): string {
   try {
-    return readFileSync(file, "utf8").trim().slice(-1500);
+    const text = readFileSync(file).subarray(fromByte).toString("utf8");
+    return tail === Infinity ? text : text.trim().slice(-tail);
   } catch {
     return "no log";
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 
@@ -576,7 +621,8 @@ exit 1
 
 /**
  * The lab's TCP/UDP listener, one per node, bound to 0.0.0.0 on every port a flow is tested on
- * (so a blocked flow is the firewall's doing, never a missing listener). It answers
+ * (so a blocked flow is the firewall's doing, never a missing listener); a TCP entry PORT@ADDR
+ * binds that address only (startListener). It answers
  * "kdl <node> <port>" so a probe proves which node it reached. Lifetime bounded by alarm().
  */
 const LISTENER = String.raw`
@@ -584,8 +630,9 @@ use strict; use warnings; use IO::Socket::INET; use IO::Select; use Socket qw(SH
 my ($name, $tcp, $udp, $ttl) = @ARGV;
 $SIG{ALRM} = sub { exit 0 }; alarm($ttl);
 my $sel = IO::Select->new; my %kind;
-for my $p (grep { length } split /,/, $tcp) {
-  my $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0", LocalPort => $p, Proto => "tcp", Listen => 128, ReuseAddr => 1) or die "tcp $p: $!\n";
+for my $spec (grep { length } split /,/, $tcp) {
+  my ($p, $a) = split /@/, $spec; $a //= "0.0.0.0";
+  my $s = IO::Socket::INET->new(LocalAddr => $a, LocalPort => $p, Proto => "tcp", Listen => 128, ReuseAddr => 1) or die "tcp $spec: $!\n";
   $sel->add($s); $kind{$s} = "tcp";
 }
 for my $p (grep { length } split /,/, $udp) {

@@ -8,6 +8,7 @@
  *     spec.yaml                  the ClusterSpec the lab was brought up from (check and drills reuse it)
  *     wg-userspace.sh            the userspace WireGuard launcher wg-quick calls (see lab.ts)
  *     nodes/<node>/…             rendered artifacts (wireguard/<plane>.conf and keys 0600) and logs
+ *     etcd/…                     the etcd-quorum drill: PKI (keys 0600), per-member data dirs and logs
  *     acceptance-report.json     the report `check` and the drills write (kept by `lab down`)
  */
 import { createHash } from "node:crypto";
@@ -45,9 +46,18 @@ export interface NodeState {
   status: "starting" | "up" | "removed";
   /** The process holding the node's private mount namespace (tmpfs on /run/wireguard and /etc/ssh). */
   holder?: ProcRef;
-  /** wireguard-go per plane, sshd, the TCP/UDP listener. */
+  /** wireguard-go per plane, sshd, the TCP/UDP listener, etcd (the etcd-quorum drill). */
   procs: ProcRef[];
   ssh: "sshd" | "listener";
+  /** Ports a lab daemon serves instead of the listener (etcd on a control plane's wg3 address). */
+  served?: ServedPort[];
+}
+
+/** A TCP port on one of a node's addresses that a lab daemon (not the listener) answers. */
+export interface ServedPort {
+  address: string;
+  port: number;
+  by: string;
 }
 
 export interface OperatorState {
