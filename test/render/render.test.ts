@@ -6,18 +6,30 @@
  *   sshd_config      sshd -t -f FILE -h HOSTKEY (key from cloud-init.yaml) (openssh-server)
  *   nftables.nft     nft -c -f FILE (root / CAP_NET_ADMIN)                (nftables)
  *   firstboot.sh     shellcheck -s bash FILE                              (shellcheck)
+ *   pki/cluster-ca.csr  openssl req -verify, and its public key hashed as kubeadm documents
+ *                    it (openssl … | openssl pkey -pubin -outform der | sha256sum) equals
+ *                    pki/cluster-ca.pin and every join's caCertHashes      (openssl)
  *
+ * kubeadm.yaml's schema and CIS content are checked in test/kubernetes; here, that every node gets
+ * its Stage 6 files with their modes (init on the first control plane, joins elsewhere).
  * Plus the CLI contract: exit codes, determinism, foreign files left alone, the placeholder-seed
- * warning, and no secret outside cloud-init.yaml. A missing tool skips naming its Debian package,
- * or fails when CI=true.
+ * warning, and every credential only in the files that need it, never on stdout. A missing tool
+ * skips naming its Debian package, or fails when CI=true.
  */
 import { strict as assert } from "node:assert";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
+import { renderArtifacts, sameCsrRequest } from "../../cli/commands/render";
 import { OFFLINE_PLACEHOLDER_SEED } from "../../cli/engine/harness";
+import { initNode } from "../../components/kubernetes/kubeadm";
+import { clusterCaPin } from "../../components/kubernetes/pki";
+import { JOIN_EPOCH } from "../../components/kubernetes/render-node";
+import { bootstrapToken, certificateKey, encryptionKey } from "../../components/kubernetes/tokens";
 import type { Plan } from "../../components/plan/plan";
 import { nodeHostKey, type SshKeyPair } from "../../components/secrets/derive";
+import type { ClusterSpec } from "../../components/spec/schema";
+import { findTool } from "../support/tools";
 import {
   BAREMETAL,
   DEV,
@@ -50,6 +62,17 @@ const ARTIFACT_MODES: Record<string, number> = {
   "journald.conf": 0o644,
   "audit.rules": 0o640,
   "firstboot.sh": 0o755,
+};
+
+/** Stage 6 artifacts per node → mode: every node, and control planes only. */
+const KUBE_MODES: Record<string, number> = {
+  "kubeadm.yaml": 0o600,
+  "kubeadm-patches/kubeletconfiguration+merge.yaml": 0o644,
+};
+const KUBE_CP_MODES: Record<string, number> = {
+  "kubeadm-patches/kube-apiserver+json.yaml": 0o644,
+  "audit-policy.yaml": 0o644,
+  "encryption-config.yaml": 0o600,
 };
 
 /** `kubedos render ARGS` from the repository root, with KUBEDOS_MASTER_SEED set to `seed` (or unset). */
@@ -109,6 +132,7 @@ describe("kubedos render", function () {
   for (const fx of FIXTURES) {
     describe(`for ${fx.label}`, () => {
       let p: Plan;
+      let spec: ClusterSpec;
       const out = () => outOf(fx.label);
       const nodeFile = (node: string, f: string) => path.join(out(), "nodes", node, f);
       /** The node's host key: from its cloud-init.yaml, or (bare metal, no cloud-init) a derived test key. */
@@ -118,7 +142,7 @@ describe("kubedos render", function () {
           : nodeHostKey(SEED, "sshd-test", node).privateKey;
 
       before(() => {
-        p = specAndPlan(fx.text).plan;
+        ({ plan: p, spec } = specAndPlan(fx.text));
       });
 
       it("exits 0 and writes every node's artifacts with their modes, cloud-init.yaml 0600, when the spec is valid", () => {
@@ -143,6 +167,73 @@ describe("kubedos render", function () {
         }
         const planJson = JSON.parse(readFileSync(path.join(out(), "plan.json"), "utf8"));
         assert.deepEqual(planJson, JSON.parse(JSON.stringify(p)), "plan.json is not the spec's plan");
+      });
+
+      it("writes every node's kubeadm files with their modes — kubeadm.yaml 0600, InitConfiguration on the first control plane, JoinConfiguration elsewhere", () => {
+        const first = initNode(p);
+        const kinds = (node: string) =>
+          parseAllDocuments(readFileSync(nodeFile(node, "kubeadm.yaml"), "utf8")).map((d) => (d.toJS() as Json).kind);
+        for (const n of p.nodes) {
+          const want = { ...KUBE_MODES, ...(n.role === "control-plane" ? KUBE_CP_MODES : {}) };
+          for (const [f, mode] of Object.entries(want))
+            assert.equal((statSync(nodeFile(n.name, f)).mode & 0o7777).toString(8), mode.toString(8), `${n.name}/${f} mode`);
+          if (n.role !== "control-plane")
+            for (const f of Object.keys(KUBE_CP_MODES)) assert.ok(!existsSync(nodeFile(n.name, f)), `${n.name} has ${f}`);
+          const k = kinds(n.name);
+          if (n.name === first.name) assert.deepEqual(k, ["InitConfiguration", "ClusterConfiguration", "KubeletConfiguration"], n.name);
+          else assert.deepEqual(k, ["JoinConfiguration", "KubeletConfiguration"], n.name);
+        }
+      });
+
+      it("writes exactly what renderArtifacts renders, and counts its secret files in the summary", async () => {
+        const { files, notes } = await renderArtifacts(p, spec, SEED, Number(WG_EPOCH));
+        assert.deepEqual(notes, []);
+        assert.deepEqual(walk(out()), files.map((f) => f.path).sort());
+        const secrets = files.filter((f) => f.secret);
+        for (const f of secrets) assert.equal(statSync(path.join(out(), f.path)).mode & 0o777, 0o600, `${f.path} is secret but not 0600`);
+        const res = results.get(fx.label)!;
+        assert.match(res.stdout, new RegExp(`^rendered ${files.length} files for .* \\(${secrets.length} secret, mode 0600\\)$`, "m"));
+        assert.ok(secrets.some((f) => f.path.endsWith("kubeadm.yaml")) && secrets.some((f) => f.path.endsWith("encryption-config.yaml")));
+      });
+
+      it("writes pki/cluster-ca.csr that `openssl req -verify` accepts, whose public-key hash is pki/cluster-ca.pin and every join's pin", async function () {
+        const openssl = findTool("openssl") ?? skipOrFail(this, "openssl is not installed (Debian package openssl)");
+        const csr = path.join(out(), "pki", "cluster-ca.csr");
+        const pinFile = readFileSync(path.join(out(), "pki", "cluster-ca.pin"), "utf8");
+        assert.equal(pinFile, clusterCaPin(SEED, p.cluster.name) + "\n");
+        for (const f of ["cluster-ca.csr", "cluster-ca.pin"]) assert.equal(statSync(path.join(out(), "pki", f)).mode & 0o777, 0o644);
+        const v = await run(openssl, ["req", "-verify", "-noout", "-in", csr]);
+        assert.equal(v.code, 0, v.stdout + v.stderr);
+        assert.match(v.stdout + v.stderr, /verify OK/);
+        // kubeadm's documented way to compute a CA pin, applied to the request's public key.
+        const h = await run("bash", [
+          "-c",
+          'set -o pipefail; "$1" req -in "$2" -pubkey -noout | "$1" pkey -pubin -outform der | sha256sum',
+          "pin",
+          openssl,
+          csr,
+        ]);
+        assert.equal(h.code, 0, h.stderr);
+        assert.equal(`sha256:${h.stdout.split(/\s+/)[0]}\n`, pinFile);
+        for (const n of p.nodes.filter((x) => x.name !== initNode(p).name)) {
+          const join = parseAllDocuments(readFileSync(nodeFile(n.name, "kubeadm.yaml"), "utf8"))[0].toJS() as Json;
+          assert.deepEqual(join.discovery.bootstrapToken.caCertHashes, [pinFile.trim()], n.name);
+        }
+      });
+
+      it("keeps the bootstrap token, certificate key and encryption key in the files that need them only, and off stdout and stderr", () => {
+        const token = bootstrapToken(SEED, p.cluster.name, JOIN_EPOCH);
+        const certKey = certificateKey(SEED, p.cluster.name, JOIN_EPOCH);
+        const encKey = encryptionKey(SEED, p.cluster.name);
+        const holders = (secret: string) => walk(out()).filter((f) => readFileSync(path.join(out(), f), "utf8").includes(secret));
+        const cps = p.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
+        assert.deepEqual(holders(token), p.nodes.map((n) => path.join("nodes", n.name, "kubeadm.yaml")).sort());
+        assert.deepEqual(holders(certKey), cps.map((n) => path.join("nodes", n, "kubeadm.yaml")).sort());
+        assert.deepEqual(holders(encKey), cps.map((n) => path.join("nodes", n, "encryption-config.yaml")).sort());
+        const res = results.get(fx.label)!;
+        for (const [what, s] of Object.entries({ token, certKey, encKey, tokenSecret: token.split(".")[1] })) {
+          assert.ok(!res.stdout.includes(s) && !res.stderr.includes(s), `render prints the ${what}`);
+        }
       });
 
       if (fx.cloudInit) {
@@ -263,10 +354,23 @@ describe("kubedos render", function () {
       }
       const before = snapshot(shared);
       const isForeign = (rel: string) => foreign.includes(path.join(shared, rel));
+      // The CSR's ECDSA signature is randomized, so two separate renders write different bytes for
+      // the same request; a render over its own output keeps the file (byte-identical from then on).
+      const CSR = path.join("pki", "cluster-ca.csr");
+      const noCsr = (rel: string) => rel === CSR;
+      let firstCsr = "";
       for (let i = 0; i < 2; i++) {
         const r = await render(["--stack", "dev", "--out", shared], SEED);
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(snapshot(shared, isForeign), snapshot(fresh), `render ${i + 1} into the shared dir differs from a fresh render`);
+        assert.deepEqual(
+          snapshot(shared, (rel) => isForeign(rel) || noCsr(rel)),
+          snapshot(fresh, noCsr),
+          `render ${i + 1} into the shared dir differs from a fresh render`,
+        );
+        const csr = readFileSync(path.join(shared, CSR), "utf8");
+        assert.ok(await sameCsrRequest(csr, readFileSync(path.join(fresh, CSR), "utf8")), "the CSR is not the fresh render's request");
+        if (i === 0) firstCsr = snapshot(shared)[CSR];
+        else assert.equal(snapshot(shared)[CSR], firstCsr, "a render over its own output rewrote an equivalent CSR");
         for (const f of foreign) {
           const rel = path.relative(shared, f);
           assert.equal(snapshot(shared)[rel], before[rel], `${rel} changed`);
@@ -286,6 +390,38 @@ describe("kubedos render", function () {
       assert.match(r.stderr, new RegExp(`^${esc}:\\d+:\\d+  spec\\.kubernetes\\.ha\\.controlPlaneReplicas  \\[ha-quorum\\]  \\S`, "m"));
       assert.match(r.stderr, new RegExp(`^${esc}: invalid \\(\\d+ error\\(s\\), \\d+ warning\\(s\\)\\)$`, "m"));
       assert.ok(!existsSync(outDir), "render wrote output for an invalid spec");
+    });
+
+    it("renders every earlier stage and notes, on stdout, the kubeadm files it cannot write when the version has no lock or a to-fu join has no pin", async () => {
+      const old = tmp.file("old-version.yaml", edited(DEV, [[["spec", "kubernetes", "version"], "v1.30.x"]]));
+      const tofu = tmp.file(
+        "to-fu.yaml",
+        edited(DEV, [
+          [["spec", "security", "bootstrap", "model"], "to-fu"],
+          [["spec", "security", "bootstrap", "caFingerprint"], undefined],
+        ]),
+      );
+      const [a, b] = await Promise.all([
+        render(["--spec", old, "--out", outOf("old-version")], SEED),
+        render(["--spec", tofu, "--out", outOf("to-fu")], SEED),
+      ]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.match(a.stdout, /^note: no kubeadm files: kubernetes\.version v1\.30\.x has no version lock; kubedos builds v1\.31\.x/m);
+      const oldFiles = walk(outOf("old-version"));
+      assert.ok(oldFiles.includes(path.join("nodes", "cp-1", "firstboot.sh")));
+      assert.deepEqual(
+        oldFiles.filter((f) => /kubeadm|encryption-config|audit-policy|^pki\//.test(f)),
+        [],
+      );
+      assert.equal(b.code, 0, b.stderr);
+      assert.match(b.stdout, /^note: no kubeadm files for cp-2, cp-3, w-1, w-2, w-3: security\.bootstrap\.model is to-fu/m);
+      assert.match(b.stdout, /^note: no pki\/cluster-ca\.csr: under security\.bootstrap\.model to-fu/m);
+      const tofuFiles = walk(outOf("to-fu"));
+      assert.deepEqual(
+        tofuFiles.filter((f) => f.endsWith("kubeadm.yaml")),
+        [path.join("nodes", "cp-1", "kubeadm.yaml")],
+      );
+      assert.ok(!tofuFiles.some((f) => f.startsWith("pki")));
     });
 
     it("exits 2 with a usage message and writes nothing when --out is missing", async () => {
