@@ -581,6 +581,41 @@ export const MirrorsSchema = z.strictObject({
     .optional(),
 });
 
+// ---------------------------------------------------------------- kit (bootstrap kit, seed 000)
+
+/** A DNS domain: two or more DNS-1123 labels, at most 253 chars (`dev-lab.lab.example`). */
+const dnsDomain = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/,
+    "must be a lower-case DNS domain of two or more labels, such as lab.example",
+  );
+
+/** Kit profiles kubedos knows: `omantel-1` is seed 000's 48-blueprint bootstrap kit (slots 1–48). */
+export const KitProfiles = ["omantel-1"] as const;
+
+export const KitSchema = z.strictObject({
+  /** The set of blueprints the kit starts from; `omantel-1` (the default) is seed 000's 48, slots 1–48. */
+  profile: z.enum(KitProfiles).optional(),
+  /**
+   * DNS domain the kit's public endpoints answer under (`harbor.<domain>`, `grafana.<domain>` …);
+   * every readiness probe substitutes it for `<domain>`.
+   */
+  domain: dnsDomain,
+  /**
+   * Blueprints excluded from the profile (seed 000 §6) to add, by catalog name without `bp-`
+   * (e.g. `keda`). They take slots 49 onwards in catalog order, and everything they depend on
+   * must be in the kit (rule kit-dependencies).
+   */
+  include: z.array(dnsLabel).optional(),
+  /**
+   * Optional blueprints of the profile to leave out, by catalog name without `bp-`. The Tier 0–1
+   * foundation cannot be dropped, nor anything a kept blueprint depends on (rule kit-dependencies).
+   */
+  drop: z.array(dnsLabel).optional(),
+});
+
 // ---------------------------------------------------------------- root
 
 export const ClusterSpecSchema = z.strictObject({
@@ -610,6 +645,11 @@ export const ClusterSpecSchema = z.strictObject({
     acceptance: AcceptanceSchema,
     /** Extension. Air-gap mirrors: where packages, images and charts come from (nothing else is reached). */
     mirrors: MirrorsSchema.optional(),
+    /**
+     * Extension. The bootstrap kit (seed 000): which blueprints Flux installs and the domain they
+     * answer under. Absent: the omantel-1 kit under `<metadata.name>.kubedos.local`.
+     */
+    kit: KitSchema.optional(),
   }),
 });
 
@@ -620,3 +660,5 @@ export type InventoryNode = z.infer<typeof NodeSchema>;
 export type Plane = z.infer<typeof PlaneSchema>;
 export type AllowRule = z.infer<typeof AllowRuleSchema>;
 export type GateName = (typeof GateNames)[number];
+export type KitSpec = z.infer<typeof KitSchema>;
+export type KitProfile = (typeof KitProfiles)[number];

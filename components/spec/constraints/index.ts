@@ -15,6 +15,7 @@ import {
   planePorts,
   underlayAddresses,
 } from "./network";
+import { kitDependencies } from "./kit";
 import { kubernetesVersion, podNetworkOverlap } from "./kubernetes";
 import { airgapMirrors } from "./mirrors";
 import { failureDomainQuorum, haQuorum } from "./quorum";
@@ -61,6 +62,7 @@ export const CONSTRAINT_RULES: readonly ConstraintRule[] = [
   airgapMirrors,
   kubernetesVersion,
   podNetworkOverlap,
+  kitDependencies,
 ];
 
 /** The rule ids `validate` can report, `schema` first. */
