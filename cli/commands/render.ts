@@ -5,7 +5,9 @@
  * and, when Kubernetes is enabled, each node's kubeadm files (nodes/<node>/kubeadm.yaml,
  * kubeadm-patches/…, and on control planes audit-policy.yaml and encryption-config.yaml) plus the
  * cluster CA's certificate signing request and public-key pin (pki/cluster-ca.csr,
- * pki/cluster-ca.pin) for the operator to sign offline — and the Plan. Secret files
+ * pki/cluster-ca.pin) for the operator to sign offline, the Helm releases Stage 6 installs (helm/),
+ * the bootstrap kit's Flux files as the GitOps repository holds them
+ * (kit/clusters/<cluster>/bootstrap-kit/NN-bp-<name>.yaml + kustomization.yaml) — and the Plan. Secret files
  * (cloud-init.yaml, every WireGuard file, kubeadm.yaml, encryption-config.yaml) are written 0600.
  * The WireGuard epoch is KUBEDOS_WG_EPOCH when set, else rotationEpoch(security.rotation.wireguardDays,
  * now); the command prints which. Everything is rendered before the first file is written, so a
@@ -30,6 +32,9 @@ import { OFFLINE_PLACEHOLDER_SEED } from "../engine/harness";
 import { stringify } from "yaml";
 import { ciliumRelease } from "../../components/cni/cilium";
 import { renderConvergeScript } from "../../components/kubernetes/converge";
+import { kitContext, renderKitFiles } from "../../components/kit/flux";
+import { KitError, selectKit } from "../../components/kit/select";
+import type { Kit } from "../../components/kit/types";
 import { observabilityReleases } from "../../components/observability/stack";
 import { displayPath, stackSpecPath, UsageError } from "../io";
 import { exitCodeOf, validateFile, validationReport } from "./validate";
@@ -110,6 +115,9 @@ export async function renderArtifacts(
     const releases = [ciliumRelease(plan, spec, { serviceMonitors: false }), ...observabilityReleases(plan, spec)];
     for (const r of releases) add(path.join("helm", `${r.name}.yaml`), stringify(r, { lineWidth: 0 }), 0o644, false);
   }
+  const kit = kitRender(plan, spec);
+  if (kit.note) notes.push(kit.note);
+  for (const f of kit.files) add(path.join("kit", f.path), f.content, 0o644, false);
   if (unpinned.why) notes.push(`no kubeadm files for ${unpinned.nodes.join(", ")}: ${unpinned.why}`);
   if (kube.render && spec.spec.security.bootstrap.model !== "to-fu") {
     // Public: the request for the seed-derived CA key, and the pin every join carries.
@@ -144,6 +152,31 @@ function kubernetesRender(plan: Plan, spec: ClusterSpec): { render: boolean; not
   } catch (err) {
     return { render: false, note: `no kubeadm files: ${(err as Error).message}` };
   }
+}
+
+/**
+ * The bootstrap kit as it sits in the GitOps repository (seed 000 §4): kit/clusters/<cluster>/
+ * bootstrap-kit/NN-bp-<name>.yaml and its kustomization.yaml. Only with Kubernetes enabled (the kit
+ * runs on the cluster), silently otherwise; a kit the spec cannot select is a note (`validate`'s
+ * kit-dependencies rule refuses such a spec first). No credential is in these files: the HelmReleases
+ * name the Secrets the Pulumi layer derives from the seed, in each blueprint's namespace.
+ */
+function kitRender(plan: Plan, spec: ClusterSpec): { files: Array<{ path: string; content: string }>; note?: string } {
+  if (!spec.spec.kubernetes.enabled) return { files: [] };
+  let kit: Kit;
+  try {
+    kit = selectKit(spec);
+  } catch (err) {
+    if (err instanceof KitError) return { files: [], note: `no kit/ files: ${err.message}` };
+    throw err;
+  }
+  // The releases Stage 6 installs before Flux, with the values it installs them with (as apply.ts):
+  // the blueprints that adopt them carry those values, so Flux's first upgrade changes nothing.
+  const stage6 = [
+    ciliumRelease(plan, spec, { serviceMonitors: false }),
+    ...(spec.spec.kubernetes.observability.enabled ? observabilityReleases(plan, spec) : []),
+  ];
+  return { files: renderKitFiles(kit, kitContext(plan, stage6)) };
 }
 
 /**

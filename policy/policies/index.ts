@@ -3,6 +3,7 @@ import type { Policies } from "@pulumi/policy";
 import { backplanePolicies } from "./backplane";
 import { boundaryPolicies } from "./boundaries";
 import { hygienePolicies } from "./hygiene";
+import { kitPolicies } from "./kit";
 import { kubernetesPolicies } from "./kubernetes";
 import { specPolicies } from "./spec";
 import { substratePolicies } from "./substrate";
@@ -16,6 +17,7 @@ export const ALL_POLICIES: Policies = [
   ...backplanePolicies,
   ...kubernetesPolicies.stack,
   ...kubernetesPolicies.resource,
+  ...kitPolicies,
   ...supplyChainPolicies,
   ...hygienePolicies,
 ];

@@ -12,6 +12,8 @@
  *
  * kubeadm.yaml's schema and CIS content are checked in test/kubernetes; here, that every node gets
  * its Stage 6 files with their modes (init on the first control plane, joins elsewhere).
+ * The bootstrap kit's Flux files (kit/…) are checked against their models in test/kit; here, that
+ * they are written where the GitOps repository holds them, with the catalog's edges and the mirror.
  * Plus the CLI contract: exit codes, determinism, foreign files left alone, the placeholder-seed
  * warning, and every credential only in the files that need it, never on stdout. A missing tool
  * skips naming its Debian package, or fails when CI=true.
@@ -26,7 +28,9 @@ import { initNode } from "../../components/kubernetes/kubeadm";
 import { clusterCaPin } from "../../components/kubernetes/pki";
 import { JOIN_EPOCH } from "../../components/kubernetes/render-node";
 import { bootstrapToken, certificateKey, encryptionKey } from "../../components/kubernetes/tokens";
-import type { Plan } from "../../components/plan/plan";
+import { blueprintCredentials, kitFileName } from "../../components/kit/flux";
+import { selectKit } from "../../components/kit/select";
+import { buildPlan, type Plan } from "../../components/plan/plan";
 import { nodeHostKey, type SshKeyPair } from "../../components/secrets/derive";
 import type { ClusterSpec } from "../../components/spec/schema";
 import { findTool } from "../support/tools";
@@ -308,6 +312,43 @@ describe("kubedos render", function () {
         assert.deepEqual(problems.filter(Boolean), []);
       });
 
+      it("writes the bootstrap kit as the GitOps repository holds it: kit/clusters/<cluster>/bootstrap-kit/NN-bp-<name>.yaml, 0644, and the kustomization in slot order", () => {
+        const kit = selectKit(spec);
+        const dir = path.join(out(), "kit", "clusters", p.cluster.name, "bootstrap-kit");
+        const names = kit.blueprints.map(kitFileName);
+        assert.deepEqual(readdirSync(dir).sort(), [...names, "kustomization.yaml"].sort());
+        assert.deepEqual(
+          walk(path.join(out(), "kit")).map((f) => path.join("kit", f)),
+          walk(out()).filter((f) => f.startsWith(`kit${path.sep}`)),
+          "kit/ holds only the bootstrap-kit directory",
+        );
+        for (const f of readdirSync(dir)) assert.equal((statSync(path.join(dir, f)).mode & 0o7777).toString(8), "644", f);
+        const k = parse(readFileSync(path.join(dir, "kustomization.yaml"), "utf8")) as Json;
+        assert.deepEqual(k, { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names });
+        for (const b of kit.blueprints) {
+          const docs = parseAllDocuments(readFileSync(path.join(dir, kitFileName(b)), "utf8")).map((d) => d.toJS() as Json);
+          const hr = docs.find((d) => d.kind === "HelmRelease");
+          assert.equal(hr.metadata.name, `bp-${b.name}`);
+          assert.deepEqual(
+            (hr.spec.dependsOn ?? []).map((d: Json) => d.name),
+            b.dependsOn.map((e) => `bp-${e.on}`).sort(),
+            `${b.name}: dependsOn is not the catalog's edges`,
+          );
+          const source = docs.find((d) => d.kind === "OCIRepository" || d.kind === "HelmRepository");
+          assert.equal(source.spec.url, `${p.mirrors.charts}/${b.chart.chart}`, `${b.name} is not pulled from the chart mirror`);
+        }
+      });
+
+      it("keeps every blueprint credential derived from KUBEDOS_MASTER_SEED out of kit/, every other file and the output", () => {
+        const texts = walk(out()).map((f) => readFileSync(path.join(out(), f), "utf8"));
+        const res = results.get(fx.label)!;
+        for (const b of selectKit(spec).blueprints)
+          for (const [purpose, value] of Object.entries(blueprintCredentials(SEED, p.cluster.name, b))) {
+            assert.ok(!texts.some((t) => t.includes(value)), `bp-${b.name} ${purpose} is in a rendered file`);
+            assert.ok(!(res.stdout + res.stderr).includes(value), `bp-${b.name} ${purpose} is printed`);
+          }
+      });
+
       it("keeps the seed out of every file, SSH host keys inside cloud-init.yaml only, each WireGuard key in one 0600 file, when rendering", () => {
         // The brief's rule was "no secret outside cloud-init.yaml"; since Stage 3, render also writes
         // WireGuard configs, which must carry their private key: each may hold its own key, nothing else may.
@@ -422,6 +463,30 @@ describe("kubedos render", function () {
         [path.join("nodes", "cp-1", "kubeadm.yaml")],
       );
       assert.ok(!tofuFiles.some((f) => f.startsWith("pki")));
+    });
+
+    it("renders no kit/ without Kubernetes, and notes why when the spec's kit cannot be selected", async () => {
+      const { spec, plan: pl } = specAndPlan(DEV);
+      const off = structuredClone(spec);
+      off.spec.kubernetes.enabled = false;
+      const none = await renderArtifacts(buildPlan(off), off, SEED, Number(WG_EPOCH));
+      assert.deepEqual(
+        none.files.filter((f) => f.path.startsWith(`kit${path.sep}`)),
+        [],
+      );
+      assert.ok(!none.notes.some((n) => n.includes("kit/")));
+      // `validate` refuses such a spec (kit-dependencies); renderArtifacts, called directly, notes it.
+      const bad = structuredClone(spec);
+      bad.spec.kit = { ...bad.spec.kit!, include: ["no-such-blueprint"] };
+      const r = await renderArtifacts(pl, bad, SEED, Number(WG_EPOCH));
+      assert.deepEqual(
+        r.files.filter((f) => f.path.startsWith(`kit${path.sep}`)),
+        [],
+      );
+      assert.deepEqual(
+        r.notes.filter((n) => n.includes("kit/")),
+        ['no kit/ files: invalid kit: spec.kit.include[0]: unknown blueprint "no-such-blueprint": the catalog has no bp-no-such-blueprint'],
+      );
     });
 
     it("exits 2 with a usage message and writes nothing when --out is missing", async () => {
