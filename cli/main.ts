@@ -7,7 +7,7 @@ const USAGE = `usage: kubedos <command> [options]
 
 commands:
   validate FILE [--json] [--strict]                 Stage 0: check a ClusterSpec (exit 0 valid, 1 invalid, 2 unreadable)
-  plan (--stack NAME | --spec FILE) [--json] [--policy-config FILE] [--program FILE]
+  plan (--stack NAME | --spec FILE) [--json] [--policy-config FILE] [--program FILE] [--graph FILE]
                                                     run the program under the in-process mock engine and the policy
                                                     pack in-process; print the graph and every policy's result
                                                     (exit 1 on an invalid spec or a mandatory violation)
@@ -34,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
           spec: { type: "string" },
           "policy-config": { type: "string" },
           program: { type: "string" },
+          graph: { type: "string" },
         });
         if (a.positionals.length > 0) throw new UsageError(`plan takes no positional arguments (got ${a.positionals.join(" ")})`);
         const { planCommand } = await import("./commands/plan");
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
           json: !!a.values.json,
           policyConfig: a.values["policy-config"] as string | undefined,
           program: a.values.program as string | undefined,
+          graph: a.values.graph as string | undefined,
         });
       }
       case "render": {

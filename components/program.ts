@@ -104,6 +104,15 @@ export async function runProgram(): Promise<Record<string, unknown>> {
           releases: kube.releases.map((r) => ({ name: r.name, chart: r.chart, version: r.version, namespace: r.namespace })),
         }
       : null,
+    // The bootstrap kit: its size, its longest dependency chain and the readiness probes the
+    // acceptance report runs (the probe resources' stdout is the evidence).
+    kit: kube
+      ? {
+          blueprints: kube.kit.releases.size,
+          longestChain: kube.kit.longestChain,
+          acceptance: kube.kit.acceptance,
+        }
+      : null,
   };
 }
 

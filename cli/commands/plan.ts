@@ -9,6 +9,49 @@ import { criticalPath, shortUrn, stageOf } from "../engine/graph";
 import { displayPath, readText, stackSpecPath, UsageError } from "../io";
 import { mandatoryViolations, runPolicyPack, stackPolicyConfigFile, type PolicyResult } from "../engine/policy";
 import { exitCodeOf, validateFile, validationReport } from "./validate";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { kitDot, kitMermaid } from "../../components/kit/graph";
+import { KitError, selectKit } from "../../components/kit/select";
+import type { ClusterSpec } from "../../components/spec/schema";
+
+/**
+ * `--graph FILE`: the kit's DAG as a picture. `.mmd`/`.md` → Mermaid; anything else → Graphviz DOT,
+ * plus `FILE.svg` (or FILE itself when it ends in .svg) when `dot` is installed. Returns what it did.
+ */
+export function writeKitGraph(spec: ClusterSpec, file: string): string[] {
+  let kit;
+  try {
+    kit = selectKit(spec);
+  } catch (err) {
+    if (err instanceof KitError) throw new UsageError(`--graph: the spec selects no kit: ${err.message}`);
+    throw err;
+  }
+  const title = `${spec.metadata.name} bootstrap kit (${kit.profile})`;
+  const out = path.resolve(file);
+  try {
+    mkdirSync(path.dirname(out), { recursive: true });
+    if (/\.(mmd|md|mermaid)$/i.test(out)) {
+      const text = kitMermaid(kit.blueprints, title);
+      writeFileSync(out, out.endsWith(".md") ? "```mermaid\n" + text + "```\n" : text);
+      return [`kubedos plan: wrote the kit graph (Mermaid) to ${displayPath(out)}`];
+    }
+    const dot = kitDot(kit.blueprints, title);
+    const svgOut = out.endsWith(".svg") ? out : `${out}.svg`;
+    const dotOut = out.endsWith(".svg") ? out.replace(/\.svg$/, ".dot") : out;
+    writeFileSync(dotOut, dot);
+    const lines = [`kubedos plan: wrote the kit graph (DOT) to ${displayPath(dotOut)}`];
+    const r = spawnSync("dot", ["-Tsvg", "-o", svgOut, dotOut], { encoding: "utf8" });
+    if (r.error)
+      lines.push("kubedos plan: Graphviz (`dot`) is not installed, so no SVG; apt-get install graphviz, or render the DOT elsewhere");
+    else if (r.status !== 0) throw new UsageError(`--graph: dot -Tsvg failed: ${r.stderr.trim()}`);
+    else lines.push(`kubedos plan: wrote ${displayPath(svgOut)}`);
+    return lines;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`--graph ${file}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
 
 export interface PlanArgs {
   stack?: string;
@@ -18,6 +61,8 @@ export interface PlanArgs {
   policyConfig?: string;
   /** `--program FILE`: a compiled Pulumi program to run instead of the kubedos program. */
   program?: string;
+  /** `--graph FILE`: write the bootstrap kit's DAG (Mermaid for .mmd/.md, else DOT + SVG when Graphviz is installed). */
+  graph?: string;
 }
 
 export interface PlanResult {
@@ -80,6 +125,10 @@ export async function planCommand(args: PlanArgs): Promise<number> {
       else process.stderr.write(validationReport(v).join("\n") + "\n");
       return exitCodeOf(v);
     }
+  }
+  if (args.graph !== undefined && specFile !== undefined) {
+    const v = validateFile(specFile);
+    for (const line of writeKitGraph(v.spec!, args.graph)) process.stderr.write(`${line}\n`);
   }
   const res = await planStack(args);
   if (args.json) {
@@ -157,6 +206,7 @@ export function planReport(res: PlanResult): string[] {
     specDigest?: string;
     nodes?: Array<Record<string, unknown>>;
     boundaries?: Record<string, boolean>;
+    kit?: { blueprints: number; longestChain: string[] } | null;
   };
   lines.push(`kubedos plan  stack ${run.stack}  spec ${displayPath(res.specFile)}`);
   lines.push(`cluster ${ex.clusterName}  ${ex.specDigest}`);
@@ -221,6 +271,11 @@ export function planReport(res: PlanResult): string[] {
       ? `longest dependency chain (${res.criticalPath.length}): ${res.criticalPath.map(shortUrn).join(" → ")}`
       : "longest dependency chain (0): no resource depends on another yet",
   );
+  if (ex.kit) {
+    lines.push(
+      `bootstrap kit: ${ex.kit.blueprints} HelmReleases through Flux; longest blueprint chain (${ex.kit.longestChain.length}): ${ex.kit.longestChain.join(" → ")}`,
+    );
+  }
   return lines;
 }
 

@@ -16,7 +16,8 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { ciliumRelease } from "../cni/cilium";
 import type { ChartRelease } from "../cni/release";
-import { observabilityReleases } from "../observability/stack";
+import { createKit, type KitStageResult } from "../kit/apply";
+import { OBSERVABILITY_NAMESPACE, observabilityReleases } from "../observability/stack";
 import type { Plan, PlanNode } from "../plan/plan";
 import { deriveBytes } from "../secrets/derive";
 import type { ClusterSpec } from "../spec/schema";
@@ -52,6 +53,8 @@ export interface KubernetesStagesResult {
   releases: k8s.helm.v3.Release[];
   /** The CA pin every join carries. */
   caPin: pulumi.Output<string>;
+  /** The bootstrap kit (Flux HelmReleases, readiness probes). */
+  kit: KitStageResult;
 }
 
 const byName = (a: string, b: string): number => a.localeCompare(b, "en", { numeric: true });
@@ -351,16 +354,13 @@ export function createKubernetesStages(input: KubernetesStagesInput): Kubernetes
   // No ServiceMonitors from Cilium: their CRDs arrive with kube-prometheus-stack, which installs
   // after Cilium (nothing schedules without a CNI); Prometheus scrapes Cilium and Hubble by its own
   // scrape configuration instead.
-  const cilium = helmRelease(
-    cluster,
-    ciliumRelease(plan, spec, { serviceMonitors: false, ...(lbAddress ? { loadBalancerAddress: lbAddress } : {}) }),
-    provider,
-    stage,
-    [podCidrs],
-  );
+  const ciliumSpec = ciliumRelease(plan, spec, { serviceMonitors: false, ...(lbAddress ? { loadBalancerAddress: lbAddress } : {}) });
+  const stage6Releases: ChartRelease[] = [ciliumSpec];
+  const cilium = helmRelease(cluster, ciliumSpec, provider, stage, [podCidrs]);
   releases.push(cilium);
   if (spec.spec.kubernetes.observability.enabled) {
     const obs = observabilityReleases(plan, spec);
+    stage6Releases.push(...obs);
     const ns = obs[0]?.namespace;
     const deps: pulumi.Resource[] = [cilium];
     if (ns) {
@@ -395,7 +395,20 @@ export function createKubernetesStages(input: KubernetesStagesInput): Kubernetes
     if (prometheus) ciliumPodMonitors(cluster, spec, provider, stage, [prometheus, cilium]);
   }
 
-  return { enrollment, converge, init, joins, kubeconfig, provider, releases, caPin };
+  // The bootstrap kit through Flux, after Cilium and the observability baseline it adopts.
+  const kit = createKit({
+    plan,
+    spec,
+    seed,
+    provider,
+    stage,
+    stage6: stage6Releases,
+    existingNamespaces: spec.spec.kubernetes.observability.enabled ? [OBSERVABILITY_NAMESPACE] : [],
+    after: [...releases],
+    probeConnection: conn.get(first.name)!,
+  });
+
+  return { enrollment, converge, init, joins, kubeconfig, provider, releases, caPin, kit };
 }
 
 /**
@@ -423,6 +436,9 @@ function ciliumPodMonitors(cluster: string, spec: ClusterSpec, provider: k8s.Pro
   monitor("cilium-operator", { "io.cilium/app": "operator" }, ["prometheus"]);
 }
 
+/** Stage 6 releases a kit blueprint adopts: Pulumi installs them once, then Flux owns their upgrades. */
+const ADOPTED_BY_KIT = new Set(["cilium", "grafana", "loki"]);
+
 function helmRelease(cluster: string, r: ChartRelease, provider: k8s.Provider, stage: Stage, deps: pulumi.Resource[]): k8s.helm.v3.Release {
   const oci = r.repository.startsWith("oci://");
   return new k8s.helm.v3.Release(
@@ -439,7 +455,13 @@ function helmRelease(cluster: string, r: ChartRelease, provider: k8s.Provider, s
       waitForJobs: true,
       timeout: 900,
     },
-    stage.childOpts({ provider, dependsOn: deps }),
+    // Handover: once bp-<name> adopts the release, its chart, version and values change through
+    // Flux (the kit's HelmRelease and overlay); Pulumi must not fight it on the next `up`.
+    stage.childOpts({
+      provider,
+      dependsOn: deps,
+      ...(ADOPTED_BY_KIT.has(r.name) ? { ignoreChanges: ["chart", "version", "values"] } : {}),
+    }),
   );
 }
 

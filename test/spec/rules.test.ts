@@ -1305,6 +1305,51 @@ const RULES: Record<string, RuleCases> = {
       },
     ],
   },
+
+  "kit-dependencies": {
+    pass: [
+      { name: "no kit section (the omantel-1 default, closed by construction)", base: "proxmox" },
+      {
+        name: "an excluded blueprint included with its dependency, and optional leaves dropped",
+        base: "proxmox",
+        edits: [{ set: "spec.kit", to: { domain: "lab.example", include: ["strimzi", "debezium"], drop: ["velero", "librechat"] } }],
+      },
+    ],
+    fail: [
+      {
+        when: "the kit drops seaweedfs, which five kept blueprints depend on",
+        base: "proxmox",
+        edits: [{ set: "spec.kit", to: { profile: "omantel-1", domain: "lab.example", drop: ["seaweedfs"] } }],
+        path: "spec.kit.drop[0]",
+        at: (t) => pos(t, "kit:", "drop:", "seaweedfs"),
+        contains: ["cannot drop bp-seaweedfs", "bp-harbor, bp-loki, bp-mimir, bp-tempo and bp-velero depend on it"],
+      },
+      {
+        when: "the kit drops cilium, which is Tier 0 foundation",
+        base: "hetzner",
+        edits: [{ set: "spec.kit", to: { domain: "lab.example", drop: ["velero", "cilium"] } }],
+        path: "spec.kit.drop[1]",
+        at: (t) => pos(t, "kit:", "drop:", "cilium"),
+        contains: ["cannot drop bp-cilium", "Tier 0–1 foundation"],
+      },
+      {
+        when: "the kit includes debezium without strimzi",
+        base: "baremetal",
+        edits: [{ set: "spec.kit", to: { domain: "lab.example", include: ["debezium"] } }],
+        path: "spec.kit.include[0]",
+        at: (t) => pos(t, "kit:", "include:", "debezium"),
+        contains: ["cannot include bp-debezium", "depends on bp-strimzi, which is not in the kit"],
+      },
+      {
+        when: "the kit includes a name the catalog does not have",
+        base: "proxmox",
+        edits: [{ set: "spec.kit", to: { domain: "lab.example", include: ["keda", "kedda"] } }],
+        path: "spec.kit.include[1]",
+        at: (t) => pos(t, "kit:", "include:", "kedda"),
+        contains: ['unknown blueprint "kedda"', "did you mean keda?"],
+      },
+    ],
+  },
 };
 
 // ---------------------------------------------------------------- the tests

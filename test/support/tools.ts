@@ -16,6 +16,7 @@ export const TOOL_PACKAGES: Record<string, string> = {
   bash: "bash",
   haproxy: "haproxy",
   openssl: "openssl",
+  dot: "graphviz",
 };
 
 const SEARCH_PATH = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"].filter(Boolean);

@@ -164,6 +164,13 @@ const RULE_CASES: Record<string, RuleCase> = {
     when: "plane wg2 sits inside the pod network",
     edit: (s) => (s.spec.networking.planes.wg2.cidr = "10.244.7.0/24"),
   },
+  "kit-dependencies": {
+    when: "the kit drops bp-seaweedfs, which bp-harbor, bp-loki, bp-mimir, bp-tempo and bp-velero depend on",
+    edit: (s) => (s.spec.kit!.drop = ["seaweedfs"]),
+    literal: [
+      "The ClusterSpec must satisfy kit-dependencies: spec.kit.drop[0]: cannot drop bp-seaweedfs: bp-harbor, bp-loki, bp-mimir, bp-tempo and bp-velero depend on it (Flux would never install them without it); drop them too or keep bp-seaweedfs",
+    ],
+  },
   "acceptance-gates": {
     when: "hubble-flows is required but Hubble is off",
     edit: (s) => (s.spec.kubernetes.cni.hubble = false),
