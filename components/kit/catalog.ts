@@ -412,7 +412,9 @@ const ROWS: Row[] = [
     layer: "mgt",
     in: "W2.K2",
     dependsOn: seed("seaweedfs"),
-    readiness: "curl -fsS http://mimir.mimir.svc.cluster.local:8080/ready | grep -q ready",
+    // §5 probes `mimir.mimir.svc`, which mimir-distributed does not create: every component serves
+    // /ready on 8080, and the distributor (the write path) is the one that must be up.
+    readiness: "curl -fsS http://mimir-distributed-distributor.mimir.svc.cluster.local:8080/ready | grep -q ready",
     namespace: "mimir",
   },
   {

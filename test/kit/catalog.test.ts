@@ -281,8 +281,14 @@ describe("kit catalog (seed 000)", () => {
       for (const [name, { slot, probe }] of PROBES) {
         const b = blueprint(name);
         assert.equal(b.slot, slot, name);
-        // bp-loki adopts Stage 6's release, whose Service lives in `observability` (seed: loki.loki.svc).
-        const seedText = name === "loki" ? probe.replace("loki.loki.svc", "loki.observability.svc") : probe;
+        // Two Services are named differently from §5's: bp-loki adopts Stage 6's release, whose
+        // Service lives in `observability` (seed: loki.loki.svc); mimir-distributed has no `mimir`
+        // Service — each component answers /ready on 8080, the distributor (write path) is probed.
+        const renamed: Record<string, [string, string]> = {
+          loki: ["loki.loki.svc", "loki.observability.svc"],
+          mimir: ["mimir.mimir.svc", "mimir-distributed-distributor.mimir.svc"],
+        };
+        const seedText = renamed[name] ? probe.replace(...renamed[name]) : probe;
         assert.equal(b.readiness.replaceAll("<domain>", ""), seedText, name);
       }
     });
