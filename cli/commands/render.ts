@@ -30,12 +30,11 @@ import type { ClusterSpec } from "../../components/spec/schema";
 import { resolveKubernetes } from "../../components/supplychain/locks";
 import { OFFLINE_PLACEHOLDER_SEED } from "../engine/harness";
 import { stringify } from "yaml";
-import { ciliumRelease } from "../../components/cni/cilium";
 import { renderConvergeScript } from "../../components/kubernetes/converge";
+import { stage6Releases } from "../../components/kubernetes/releases";
 import { kitContext, renderKitFiles } from "../../components/kit/flux";
 import { KitError, selectKit } from "../../components/kit/select";
 import type { Kit } from "../../components/kit/types";
-import { observabilityReleases } from "../../components/observability/stack";
 import { displayPath, stackSpecPath, UsageError } from "../io";
 import { exitCodeOf, validateFile, validationReport } from "./validate";
 
@@ -112,7 +111,8 @@ export async function renderArtifacts(
   }
   if (kube.render) {
     // The Helm releases Stage 6 installs (chart, pinned version, source, values), one file each.
-    const releases = [ciliumRelease(plan, spec, { serviceMonitors: false }), ...observabilityReleases(plan, spec)];
+    const s6 = stage6Releases(plan, spec);
+    const releases = [s6.cilium, ...s6.observability];
     for (const r of releases) add(path.join("helm", `${r.name}.yaml`), stringify(r, { lineWidth: 0 }), 0o644, false);
   }
   const kit = kitRender(plan, spec);
@@ -172,10 +172,8 @@ function kitRender(plan: Plan, spec: ClusterSpec): { files: Array<{ path: string
   }
   // The releases Stage 6 installs before Flux, with the values it installs them with (as apply.ts):
   // the blueprints that adopt them carry those values, so Flux's first upgrade changes nothing.
-  const stage6 = [
-    ciliumRelease(plan, spec, { serviceMonitors: false }),
-    ...(spec.spec.kubernetes.observability.enabled ? observabilityReleases(plan, spec) : []),
-  ];
+  const s6 = stage6Releases(plan, spec);
+  const stage6 = [s6.cilium, ...s6.observability];
   return { files: renderKitFiles(kit, kitContext(plan, stage6)) };
 }
 

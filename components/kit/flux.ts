@@ -31,6 +31,7 @@ import { OBSERVABILITY_NAMESPACE } from "../observability/stack";
 import { formatIp, parseCidr, parseIp } from "../plan/ipv4";
 import { DEFAULT_SERVICE_SUBNET, type Plan } from "../plan/plan";
 import { deriveBytes } from "../secrets/derive";
+import { releaseName as catalogReleaseName } from "./catalog";
 import { OVERLAY_VALUES_KEY, overlayConfigMapName, overlayValues } from "./overlay";
 import type { Blueprint, Kit } from "./types";
 
@@ -91,7 +92,7 @@ export const HELM_REPOSITORY_API = "source.toolkit.fluxcd.io/v1";
 export const OCI_REPOSITORY_API = "source.toolkit.fluxcd.io/v1beta2";
 
 /** The Flux object name of a blueprint: HelmRelease, source and (with a suffix) its ConfigMap. */
-export const releaseName = (bp: Pick<Blueprint, "name">): string => `bp-${bp.name}`;
+const releaseName = (bp: Pick<Blueprint, "name">): string => catalogReleaseName(bp.name);
 /** Name of the Secret (in the blueprint's namespace) holding its seed-derived credentials. */
 export const credentialsSecretName = (bp: Pick<Blueprint, "name">): string => `bp-${bp.name}-credentials`;
 /** `NN`: the slot, two digits. */

@@ -4,43 +4,11 @@
  * release name; the longest chain is drawn in bold red. Pure: the caller writes the file (and runs
  * Graphviz for SVG when it is installed).
  */
+import { releaseName } from "./catalog";
+import { longestChain } from "./dag";
 import type { Blueprint } from "./types";
 
 type Slotted = Blueprint & { slot: number };
-
-/** Longest path (by node count) through the kit, root → leaf; ties broken by slot, so it is deterministic. */
-export function longestPath(bps: readonly Slotted[]): string[] {
-  const byName = new Map(bps.map((b) => [b.name, b]));
-  const memo = new Map<string, string[]>();
-  const visiting = new Set<string>();
-  // Longest chain ending at `name` (its dependencies first).
-  const chainTo = (name: string): string[] => {
-    const hit = memo.get(name);
-    if (hit) return hit;
-    if (visiting.has(name)) throw new Error(`the kit's dependency graph has a cycle through bp-${name}`);
-    visiting.add(name);
-    let best: string[] = [];
-    const deps = byName
-      .get(name)!
-      .dependsOn.map((e) => e.on)
-      .filter((d) => byName.has(d))
-      .sort((a, b) => byName.get(a)!.slot - byName.get(b)!.slot);
-    for (const d of deps) {
-      const c = chainTo(d);
-      if (c.length > best.length) best = c;
-    }
-    visiting.delete(name);
-    const out = [...best, name];
-    memo.set(name, out);
-    return out;
-  };
-  let longest: string[] = [];
-  for (const b of [...bps].sort((x, y) => x.slot - y.slot)) {
-    const c = chainTo(b.name);
-    if (c.length > longest.length) longest = c;
-  }
-  return longest;
-}
 
 /** The tier's column key: the leading number of the seed's tier text (`5 (registry)` → 5, `0/3` → 0, `3.5` → 3.5). */
 function tierKey(tier: string): number {
@@ -49,7 +17,7 @@ function tierKey(tier: string): number {
 }
 
 const id = (name: string): string => `bp_${name.replace(/[^a-z0-9]/gi, "_")}`;
-const label = (b: Slotted): string => `${String(b.slot).padStart(2, "0")} bp-${b.name}`;
+const label = (b: Slotted): string => `${String(b.slot).padStart(2, "0")} ${releaseName(b.name)}`;
 
 function chainEdges(chain: readonly string[]): Set<string> {
   const out = new Set<string>();
@@ -68,12 +36,12 @@ function byTier(bps: readonly Slotted[]): Array<[number, Slotted[]]> {
 
 /** Graphviz DOT: a cluster per tier, edges dependency → dependent, the longest chain highlighted. */
 export function kitDot(bps: readonly Slotted[], title: string): string {
-  const chain = longestPath(bps);
+  const chain = longestChain(bps);
   const onChain = new Set(chain);
   const hot = chainEdges(chain);
   const lines = [
     "digraph kit {",
-    `  label=${JSON.stringify(`${title} — ${bps.length} blueprints; longest chain ${chain.length}: ${chain.map((c) => `bp-${c}`).join(" → ")}`)};`,
+    `  label=${JSON.stringify(`${title} — ${bps.length} blueprints; longest chain ${chain.length}: ${chain.map(releaseName).join(" → ")}`)};`,
     '  labelloc="t"; rankdir=LR; newrank=true; fontname="Helvetica";',
     '  node [shape=box, style="rounded,filled", fillcolor="#f5f7fa", fontname="Helvetica", fontsize=10];',
     '  edge [color="#8896a8", arrowsize=0.6];',
@@ -106,7 +74,7 @@ export function kitDot(bps: readonly Slotted[], title: string): string {
 
 /** Mermaid flowchart: the same graph (tiers as subgraphs, the longest chain styled). */
 export function kitMermaid(bps: readonly Slotted[], title: string): string {
-  const chain = longestPath(bps);
+  const chain = longestChain(bps);
   const hot = chainEdges(chain);
   const lines = ["---", `title: ${title} — ${bps.length} blueprints, longest chain ${chain.length}`, "---", "flowchart LR"];
   for (const [tier, list] of byTier(bps)) {

@@ -14,10 +14,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { ciliumRelease } from "../cni/cilium";
 import type { ChartRelease } from "../cni/release";
 import { createKit, type KitStageResult } from "../kit/apply";
-import { OBSERVABILITY_NAMESPACE, observabilityReleases } from "../observability/stack";
+import { OBSERVABILITY_NAMESPACE } from "../observability/stack";
+import { stage6Releases } from "./releases";
 import type { Plan, PlanNode } from "../plan/plan";
 import { deriveBytes } from "../secrets/derive";
 import type { ClusterSpec } from "../spec/schema";
@@ -28,7 +28,7 @@ import { resolveKubernetes, type KubernetesLock } from "../supplychain/locks";
 import { renderConvergeScript } from "./converge";
 import { API_SERVER_PORT, initNode, kubeAddress } from "./kubeadm";
 import { clusterCaKeyPem, clusterCaPin, verifyCaBundle } from "./pki";
-import { hetznerLoadBalancerAddress, renderNodeKubernetes } from "./render-node";
+import { renderNodeKubernetes } from "./render-node";
 
 export interface KubernetesStagesInput {
   plan: Plan;
@@ -168,8 +168,6 @@ export function createKubernetesStages(input: KubernetesStagesInput): Kubernetes
 
   // ---- Stage 6: kubeadm. Files first (the only thing a config change updates).
   const stage = input.stages.kubernetes;
-  // The Hetzner load balancer sits at an address the plan fixes (substrate/hetzner.ts creates it there).
-  const lbAddress = hetznerLoadBalancerAddress(plan);
   const caFiles = caBundleFiles(input, caPin);
   if (!input.caBundlePem && model !== "to-fu") {
     pulumi.log.warn(
@@ -185,7 +183,7 @@ export function createKubernetesStages(input: KubernetesStagesInput): Kubernetes
     const node = planNode(sn.name);
     const content = pulumi.secret(
       pulumi.all([seed, caFiles]).apply(([s, ca]) => {
-        const rendered = renderNodeKubernetes({ plan, spec, node, seed: s, ...(lbAddress ? { loadBalancerAddress: lbAddress } : {}) });
+        const rendered = renderNodeKubernetes({ plan, spec, node, seed: s });
         const list = rendered.map((f) => ({ path: nodePath(f.path), content: f.content, mode: f.mode }));
         if (node.name === first.name && ca) list.push(...ca);
         return filesScript(list);
@@ -351,16 +349,11 @@ export function createKubernetesStages(input: KubernetesStagesInput): Kubernetes
 
   // Cilium first (nodes are NotReady without a CNI), then the observability baseline.
   const releases: k8s.helm.v3.Release[] = [];
-  // No ServiceMonitors from Cilium: their CRDs arrive with kube-prometheus-stack, which installs
-  // after Cilium (nothing schedules without a CNI); Prometheus scrapes Cilium and Hubble by its own
-  // scrape configuration instead.
-  const ciliumSpec = ciliumRelease(plan, spec, { serviceMonitors: false, ...(lbAddress ? { loadBalancerAddress: lbAddress } : {}) });
-  const stage6Releases: ChartRelease[] = [ciliumSpec];
-  const cilium = helmRelease(cluster, ciliumSpec, provider, stage, [podCidrs]);
+  const stage6 = stage6Releases(plan, spec);
+  const cilium = helmRelease(cluster, stage6.cilium, provider, stage, [podCidrs]);
   releases.push(cilium);
   if (spec.spec.kubernetes.observability.enabled) {
-    const obs = observabilityReleases(plan, spec);
-    stage6Releases.push(...obs);
+    const obs = stage6.observability;
     const ns = obs[0]?.namespace;
     const deps: pulumi.Resource[] = [cilium];
     if (ns) {
@@ -402,7 +395,7 @@ export function createKubernetesStages(input: KubernetesStagesInput): Kubernetes
     seed,
     provider,
     stage,
-    stage6: stage6Releases,
+    stage6: [stage6.cilium, ...stage6.observability],
     existingNamespaces: spec.spec.kubernetes.observability.enabled ? [OBSERVABILITY_NAMESPACE] : [],
     after: [...releases],
     probeConnection: conn.get(first.name)!,

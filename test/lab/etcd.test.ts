@@ -10,7 +10,6 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { main } from "../../cli/main";
 import type { AcceptanceReport, DrillRecord } from "../../cli/lab/check";
 import {
   controlPlanes,
@@ -28,24 +27,7 @@ import { labPlan } from "../../cli/lab/model";
 import { loadState, reportPath } from "../../cli/lab/state";
 import { labUnavailable, netnsList, procStart, type ProcRef } from "../../cli/lab/sys";
 import { skipOrFail } from "../support/tools";
-import { devPlan } from "./helpers";
-
-/** Run the CLI in-process, capturing its output (as lab.test.ts does). */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join(""), err: err.join("") };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+import { cli, devPlan } from "./helpers";
 
 const report = (id: string) => JSON.parse(readFileSync(reportPath(id), "utf8")) as AcceptanceReport;
 const etcdDrills = (id: string): DrillRecord[] => {

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { main } from "../../cli/main";
 import { buildPlan, type Plan } from "../../components/plan/plan";
 import { validateSpecText } from "../../components/spec/validate";
 
@@ -35,3 +36,20 @@ export function planOf(text: string, file = "spec.yaml"): Plan {
 }
 
 export const devPlan = () => planOf(readFileSync(DEV_SPEC, "utf8"), DEV_SPEC);
+
+/** Run the CLI in-process, capturing its output (the lab's progress would flood the test report). */
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, out: out.join(""), err: err.join("") };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}

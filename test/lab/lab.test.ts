@@ -12,30 +12,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { main } from "../../cli/main";
 import type { AcceptanceReport } from "../../cli/lab/check";
 import { labDown } from "../../cli/lab/lab";
 import { allowedPairs, labPlan } from "../../cli/lab/model";
 import { loadState, reportPath, type LabState } from "../../cli/lab/state";
 import { labUnavailable, netnsList, pidsInNetns, procStart } from "../../cli/lab/sys";
-import { DEV_SPEC, planOf, tenNodeSpecText } from "./helpers";
-
-/** Run the CLI in-process, capturing its output (the lab's progress would flood the test report). */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join(""), err: err.join("") };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+import { cli, DEV_SPEC, planOf, tenNodeSpecText } from "./helpers";
 
 const report = (id: string) => JSON.parse(readFileSync(reportPath(id), "utf8")) as AcceptanceReport;
 const gate = (id: string) => report(id).gates.find((g) => g.name === "backplane-matrix")!;
