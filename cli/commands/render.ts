@@ -14,11 +14,8 @@
  * rendering error writes nothing. Only kubedos's own paths are written; nothing else in DIR is
  * touched. Exit 0 · 1 invalid spec · 2 usage or unwritable output.
  */
-// @peculiar/x509 needs the Reflect metadata polyfill loaded before it (pki.ts does the same).
-import "reflect-metadata";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import * as x509 from "@peculiar/x509";
 import { rotationEpoch } from "../../components/backplane/keys";
 import { renderNodeBackplane, renderOperator } from "../../components/backplane/render-node";
 import { renderNodeFirstboot } from "../../components/firstboot";
@@ -33,7 +30,14 @@ import { stringify } from "yaml";
 import { renderConvergeScript } from "../../components/kubernetes/converge";
 import { stage6Releases } from "../../components/kubernetes/releases";
 import { kitContext, renderKitFiles } from "../../components/kit/flux";
-import { KitError, selectKit } from "../../components/kit/select";
+import { KitError, readinessProbe, selectKit } from "../../components/kit/select";
+import { sealBundle, type BundleFile, type SealResult } from "../../components/anchors/bundle";
+import { buildFacts } from "../../components/anchors/facts";
+import { seedSigningKey, suppliedSigningKey, type SigningKey } from "../../components/anchors/signing";
+import { AnchorInputError, buildClock, type BuildClock } from "../../components/anchors/time";
+import { EvidenceError, readEvidence } from "../../components/acceptance/evidence";
+import type { ExtraGate } from "../../components/acceptance/report";
+import { deriveBytes } from "../../components/secrets/derive";
 import type { Kit } from "../../components/kit/types";
 import { displayPath, stackSpecPath, UsageError } from "../io";
 import { exitCodeOf, validateFile, validationReport } from "./validate";
@@ -42,6 +46,8 @@ export interface RenderArgs {
   stack?: string;
   spec?: string;
   out?: string;
+  /** --acceptance FILE (repeatable): acceptance evidence to seal into the report. */
+  acceptance?: string[];
 }
 
 export interface RenderedFile {
@@ -52,13 +58,6 @@ export interface RenderedFile {
 
 interface Artifact extends RenderedFile {
   content: string;
-  /**
-   * When the file already holds content this accepts as the same artifact, it is left as it is.
-   * For the CSR: its ECDSA signature is randomized (WebCrypto), so the bytes differ on every run
-   * although the request does not; keeping an equivalent file keeps re-renders idempotent (and
-   * keeps the CSR an operator may already have sent for signing).
-   */
-  sameAs?: (existing: string) => Promise<boolean>;
 }
 
 export interface RenderResult {
@@ -121,14 +120,8 @@ export async function renderArtifacts(
   if (unpinned.why) notes.push(`no kubeadm files for ${unpinned.nodes.join(", ")}: ${unpinned.why}`);
   if (kube.render && spec.spec.security.bootstrap.model !== "to-fu") {
     // Public: the request for the seed-derived CA key, and the pin every join carries.
-    const csr = await clusterCaCsr(seed, plan.cluster.name);
-    files.push({
-      path: path.join("pki", "cluster-ca.csr"),
-      content: csr,
-      mode: 0o644,
-      secret: false,
-      sameAs: (old) => sameCsrRequest(old, csr),
-    });
+    // Deterministic (RFC 6979): the same seed writes the same bytes, so re-renders are byte-identical.
+    add(path.join("pki", "cluster-ca.csr"), await clusterCaCsr(seed, plan.cluster.name), 0o644, false);
     add(path.join("pki", "cluster-ca.pin"), clusterCaPin(seed, plan.cluster.name) + "\n", 0o644, false);
   } else if (kube.render) {
     notes.push("no pki/cluster-ca.csr: under security.bootstrap.model to-fu kubeadm generates the cluster CA at init");
@@ -177,57 +170,118 @@ function kitRender(plan: Plan, spec: ClusterSpec): { files: Array<{ path: string
   return { files: renderKitFiles(kit, kitContext(plan, stage6)) };
 }
 
-/**
- * The DER of a CSR's CertificationRequestInfo (subject, public key, extensions): everything but
- * the signature algorithm and the signature. Undefined when the text is not one PEM CSR.
- */
-export function csrRequestInfo(pem: string): Buffer | undefined {
-  const m = /-----BEGIN CERTIFICATE REQUEST-----([\s\S]+?)-----END CERTIFICATE REQUEST-----/.exec(pem);
-  if (!m) return undefined;
-  const der = Buffer.from(m[1].replace(/\s+/g, ""), "base64");
-  // DER TLV: the header's length, and the content's. Short form < 0x80; long form 0x8N + N bytes.
-  const tlv = (at: number): { header: number; length: number } | undefined => {
-    if (at + 2 > der.length) return undefined;
-    const first = der[at + 1];
-    if (first < 0x80) return { header: 2, length: first };
-    const n = first & 0x7f;
-    if (n === 0 || n > 4 || at + 2 + n > der.length) return undefined;
-    let length = 0;
-    for (let k = 0; k < n; k++) length = length * 256 + der[at + 2 + k];
-    return { header: 2 + n, length };
-  };
-  const outer = tlv(0);
-  if (!outer || der[0] !== 0x30) return undefined;
-  const info = tlv(outer.header);
-  if (!info || der[outer.header] !== 0x30 || outer.header + info.header + info.length > der.length) return undefined;
-  return der.subarray(outer.header, outer.header + info.header + info.length);
+/** How the bundle is sealed (Stage 7): who signs, with which clock, with what acceptance evidence. */
+export interface SealOptions {
+  specFile: string;
+  specText: string;
+  stack?: string;
+  seedSource: "supplied" | "placeholder";
+  clock: BuildClock;
+  /** PEM file of an Ed25519 private key; default: the key derived from the master seed. */
+  signingKeyFile?: string;
+  /** Evidence files: a lab report (`kubedos lab check --report`) or a carried-forward AcceptanceReport. */
+  acceptance?: string[];
 }
 
-/** Whether `existing` is the same request as `fresh` (identical CertificationRequestInfo) and its signature verifies. */
-export async function sameCsrRequest(existing: string, fresh: string): Promise<boolean> {
-  const a = csrRequestInfo(existing);
-  const b = csrRequestInfo(fresh);
-  if (!a || !b || !a.equals(b)) return false;
-  try {
-    return await new x509.Pkcs10CertificateRequest(existing).verify();
-  } catch {
-    return false;
-  }
+export interface BundleResult {
+  files: BundleFile[];
+  notes: string[];
+  sealed: SealResult;
 }
 
-/** Render every artifact of a validated plan into `outDir`; returns what was written and what was not. */
-export async function renderAll(plan: Plan, spec: ClusterSpec, outDir: string, seed: string, epoch: number): Promise<RenderResult> {
+/** The rendered artifacts and the seal over them, in memory (nothing is written). */
+export async function renderBundle(plan: Plan, spec: ClusterSpec, seed: string, epoch: number, o: SealOptions): Promise<BundleResult> {
   const { files, notes } = await renderArtifacts(plan, spec, seed, epoch);
+  const evidence = (o.acceptance ?? []).map((f) => {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (err) {
+      throw new UsageError(`--acceptance ${f}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    try {
+      return readEvidence(text, f, plan, spec);
+    } catch (err) {
+      if (err instanceof EvidenceError) throw new UsageError(err.message);
+      throw err;
+    }
+  });
+  let signer: SigningKey;
+  if (o.signingKeyFile) {
+    let pem: string;
+    try {
+      pem = readFileSync(o.signingKeyFile, "utf8");
+    } catch (err) {
+      throw new UsageError(
+        `KUBEDOS_SIGNING_KEY ${o.signingKeyFile}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
+    }
+    signer = suppliedSigningKey(pem, o.signingKeyFile);
+  } else {
+    signer = seedSigningKey(seed, plan.cluster.name);
+  }
+  const sealed = sealBundle({
+    plan,
+    spec,
+    specFile: o.specFile,
+    specText: o.specText,
+    ...(o.stack ? { stack: o.stack } : {}),
+    artifacts: files,
+    signer,
+    clock: o.clock,
+    facts: buildFacts(),
+    wireguardEpoch: epoch,
+    seedSource: o.seedSource,
+    seedId: seedId(seed, plan.cluster.name),
+    observations: evidence.flatMap((e) => e.observations),
+    drills: evidence.flatMap((e) => e.drills),
+    extraGates: kitGate(spec),
+    evidenceSources: evidence.map((e) => e.source),
+  });
+  return { files: [...files, ...sealed.files], notes, sealed };
+}
+
+/**
+ * The bootstrap kit's readiness probes (seed 000 §5) as a report gate: they run on the cluster
+ * (Stage 7 of `pulumi up` records their results), so a render lists them as not run.
+ */
+function kitGate(spec: ClusterSpec): ExtraGate[] {
+  if (!spec.spec.kubernetes.enabled) return [];
+  let kit: Kit;
+  try {
+    kit = selectKit(spec);
+  } catch {
+    return [];
+  }
+  return [
+    {
+      name: "bootstrap-kit",
+      title: "Bootstrap kit readiness (seed 000 §5)",
+      checks: kit.blueprints.map((bp) => ({
+        id: `bp-${bp.name}`,
+        status: "not-run" as const,
+        evidence: `probe: ${readinessProbe(bp, kit.domain)}`,
+      })),
+    },
+  ];
+}
+
+/** A non-secret name for the seed (HKDF, one-way): which seed made a bundle, without the seed. */
+export function seedId(seed: string, cluster: string): string {
+  return `hkdf-sha256:${deriveBytes(seed, { cluster, component: "recovery-bundle", purpose: "seed-id" }, 16).toString("hex")}`;
+}
+
+/** Write a bundle into `outDir`: only its own paths; everything else in the directory is left alone. */
+export function writeBundle(files: readonly BundleFile[], outDir: string): RenderedFile[] {
   const written: RenderedFile[] = [];
   for (const f of files) {
     const file = path.join(outDir, f.path);
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const keep = f.sameAs !== undefined && existsSync(file) && (await f.sameAs(readFileSync(file, "utf8")));
-    if (!keep) writeFileSync(file, f.content, { mode: f.mode });
+    writeFileSync(file, f.content, { mode: f.mode });
     chmodSync(file, f.mode); // an existing file keeps its old mode otherwise
     written.push({ path: f.path, mode: f.mode, secret: f.secret });
   }
-  return { written, notes };
+  return written;
 }
 
 export async function renderCommand(args: RenderArgs): Promise<number> {
@@ -247,23 +301,69 @@ export async function renderCommand(args: RenderArgs): Promise<number> {
       "kubedos render: KUBEDOS_MASTER_SEED is not set; host and WireGuard keys derive from a placeholder seed and must not be used on real nodes\n",
     );
   }
-  const plan = buildPlan(v.spec);
-  let result: RenderResult;
+  let clock: BuildClock;
   try {
-    result = await renderAll(plan, v.spec, path.resolve(args.out), seed || OFFLINE_PLACEHOLDER_SEED, wg.epoch);
+    clock = buildClock();
+  } catch (err) {
+    if (err instanceof AnchorInputError) throw new UsageError(err.message);
+    throw err;
+  }
+  const plan = buildPlan(v.spec);
+  const outDir = path.resolve(args.out);
+  let bundle: BundleResult;
+  try {
+    bundle = await renderBundle(plan, v.spec, seed || OFFLINE_PLACEHOLDER_SEED, wg.epoch, {
+      specFile: displayPath(path.resolve(specFile)),
+      specText: readFileSync(specFile, "utf8"),
+      ...(args.stack ? { stack: args.stack } : {}),
+      seedSource: seed ? "supplied" : "placeholder",
+      clock,
+      ...(process.env.KUBEDOS_SIGNING_KEY ? { signingKeyFile: process.env.KUBEDOS_SIGNING_KEY } : {}),
+      ...(args.acceptance?.length ? { acceptance: args.acceptance } : {}),
+    });
+  } catch (err) {
+    if (err instanceof AnchorInputError) throw new UsageError(err.message);
+    throw err;
+  }
+  let written: RenderedFile[];
+  try {
+    written = writeBundle(bundle.files, outDir);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code) throw new UsageError(`--out ${args.out}: cannot write (${e.code}${e.path ? ` ${displayPath(e.path)}` : ""})`);
     throw err;
   }
-  const { written, notes } = result;
+  const { notes, sealed } = bundle;
   const secrets = written.filter((w) => w.secret).length;
+  const r = sealed.report;
+  const stale = strayFiles(outDir, new Set(written.map((w) => w.path)));
   process.stdout.write(
-    `rendered ${written.length} files for ${plan.nodes.length} nodes of ${plan.cluster.name} into ${displayPath(path.resolve(args.out))} (${secrets} secret, mode 0600)\n` +
+    `rendered ${written.length} files for ${plan.nodes.length} nodes of ${plan.cluster.name} into ${displayPath(outDir)} (${secrets} secret, mode 0600)\n` +
       `WireGuard key epoch ${wg.epoch} (${wg.source})\n` +
+      `sealed ${sealed.artifactName}: content sha256:${sealed.contentSha256.slice(0, 16)}…, signed by ${sealed.signingKey.fingerprint.slice(0, 23)}… (${sealed.signingKey.source === "seed" ? "derived from the master seed" : "KUBEDOS_SIGNING_KEY"}); clock ${clock.source === "clock" ? "now (set SOURCE_DATE_EPOCH for byte-identical re-renders)" : `SOURCE_DATE_EPOCH ${clock.at.toISOString()}`}\n` +
+      `acceptance: ${r.status} — required gates passed ${r.summary.passed.length}/${r.summary.required.length}${r.summary.failed.length ? `, failed: ${r.summary.failed.join(", ")}` : ""}${r.summary.notRun.length ? `, not run: ${r.summary.notRun.join(", ")}` : ""}${r.drills.length ? `; ${r.drills.length} drill(s) recorded` : ""}\n` +
+      (stale.length
+        ? `note: ${stale.length} file(s) in ${displayPath(outDir)} are not part of this bundle and \`kubedos verify\` will name them (e.g. ${stale.slice(0, 3).join(", ")}); render into an empty directory for a clean bundle\n`
+        : "") +
       notes.map((n) => `note: ${n}\n`).join(""),
   );
   return 0;
+}
+
+/** Files under the bundle's own top-level directories that this render did not write (left over from an earlier spec). */
+function strayFiles(outDir: string, written: Set<string>): string[] {
+  const tops = new Set([...written].map((w) => w.split("/")[0]));
+  const out: string[] = [];
+  const go = (rel: string) => {
+    for (const e of readdirSync(path.join(outDir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (!rel && !tops.has(e.name)) continue;
+      if (e.isDirectory()) go(r);
+      else if (!written.has(r)) out.push(r);
+    }
+  };
+  go("");
+  return out.sort();
 }
 
 /**

@@ -19,6 +19,7 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { createECDH, createHash, createPrivateKey, createPublicKey, webcrypto, type KeyObject } from "node:crypto";
+import { p256 } from "@noble/curves/p256";
 import { deriveBytes } from "../secrets/derive";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -101,7 +102,77 @@ export async function clusterCaCsr(masterSeed: string, cluster: string, epoch = 
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
     ],
   });
-  return csr.toString("pem") + "\n";
+  return deterministicCsr(Buffer.from(csr.rawData), clusterCaKey(masterSeed, cluster, epoch)) + "\n";
+}
+
+/**
+ * The CSR re-signed with RFC 6979 deterministic ECDSA (WebCrypto's ECDSA signature is
+ * randomized): the same seed yields the same bytes, so two renders of the same inputs are
+ * byte-identical (issue 8's determinism) and the request verifies as before.
+ */
+function deterministicCsr(der: Buffer, key: KeyObject): string {
+  const [info, algorithm] = derChildren(der);
+  if (!info || !algorithm) throw new Error("internal: the generated CSR is not SEQUENCE { info, algorithm, signature }");
+  const d = Buffer.from(key.export({ format: "jwk" }).d!, "base64url");
+  const signature = Buffer.from(p256.sign(createHash("sha256").update(info).digest(), d).toDERRawBytes());
+  const bitString = derTlv(0x03, Buffer.concat([Buffer.from([0]), signature]));
+  const body = derTlv(0x30, Buffer.concat([info, algorithm, bitString]));
+  const b64 = body.toString("base64").replace(/.{1,64}/g, "$&\n");
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${b64}-----END CERTIFICATE REQUEST-----`;
+}
+
+/** One DER TLV: tag, definite length (short or long form), content. */
+function derTlv(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), len, content]);
+}
+
+/** The complete TLVs (header included) inside the outer SEQUENCE of `der`; [] when it is not one. */
+function derChildren(der: Buffer): Buffer[] {
+  const tlv = (at: number): { header: number; length: number } | undefined => {
+    if (at + 2 > der.length) return undefined;
+    const first = der[at + 1];
+    if (first < 0x80) return { header: 2, length: first };
+    const n = first & 0x7f;
+    if (n === 0 || n > 4 || at + 2 + n > der.length) return undefined;
+    let length = 0;
+    for (let k = 0; k < n; k++) length = length * 256 + der[at + 2 + k];
+    return { header: 2 + n, length };
+  };
+  const outer = tlv(0);
+  if (!outer || der[0] !== 0x30 || outer.header + outer.length > der.length) return [];
+  const children: Buffer[] = [];
+  for (let at = outer.header; at < outer.header + outer.length;) {
+    const t = tlv(at);
+    if (!t || at + t.header + t.length > der.length) return [];
+    children.push(der.subarray(at, at + t.header + t.length));
+    at += t.header + t.length;
+  }
+  return children;
+}
+
+/**
+ * The DER of a CSR's CertificationRequestInfo (subject, public key, extensions): everything but
+ * the signature algorithm and the signature. Undefined when the text is not one PEM CSR.
+ */
+export function csrRequestInfo(pem: string): Buffer | undefined {
+  const m = /-----BEGIN CERTIFICATE REQUEST-----([\s\S]+?)-----END CERTIFICATE REQUEST-----/.exec(pem);
+  if (!m) return undefined;
+  const children = derChildren(Buffer.from(m[1].replace(/\s+/g, ""), "base64"));
+  return children.length === 3 && children[0][0] === 0x30 ? children[0] : undefined;
+}
+
+/** Whether `existing` is the same request as `fresh` (identical CertificationRequestInfo) and its signature verifies. */
+export async function sameCsrRequest(existing: string, fresh: string): Promise<boolean> {
+  const a = csrRequestInfo(existing);
+  const b = csrRequestInfo(fresh);
+  if (!a || !b || !a.equals(b)) return false;
+  try {
+    return await new x509.Pkcs10CertificateRequest(existing).verify();
+  } catch {
+    return false;
+  }
 }
 
 export interface VerifiedBundle {
