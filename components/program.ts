@@ -6,6 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Cluster } from "./cluster";
+import { createAcceptanceGates } from "./acceptance/apply";
+import { createAnchors } from "./anchors/apply";
 import { createKubernetesStages, readCaBundle } from "./kubernetes/apply";
 import { initNode } from "./kubernetes/kubeadm";
 import { resolveKubernetes } from "./supplychain/locks";
@@ -40,7 +42,7 @@ export async function runProgram(): Promise<Record<string, unknown>> {
   const config = new pulumi.Config("kubedos");
   const specFile = config.require(CONFIG.clusterSpec);
   const specPath = path.isAbsolute(specFile) ? specFile : path.resolve(process.cwd(), specFile);
-  const { plan, spec } = stage0(specPath, specFile);
+  const { plan, spec, text: specText } = stage0(specPath, specFile);
   const seed = config.requireSecret(CONFIG.masterSeed);
   const sshKey = config.requireSecret(CONFIG.sshPrivateKey);
   const cluster = new Cluster(plan.cluster.name, { plan, spec });
@@ -85,6 +87,21 @@ export async function runProgram(): Promise<Record<string, unknown>> {
         stages: { enrollment: cluster.stage("enrollment"), converge: cluster.stage("converge"), kubernetes: cluster.stage("kubernetes") },
       })
     : undefined;
+  // Stage 7: the acceptance gates run on the nodes, then the seal over the rebuild anchors — which
+  // cannot exist before the gates' evidence does (seed 001 §14.3).
+  const gates = createAcceptanceGates(cluster.stage("seal"), plan, spec, substrate.nodes, sshKey);
+  const anchors = createAnchors({
+    stage: cluster.stage("seal"),
+    plan,
+    spec,
+    specFile,
+    specText,
+    stack: pulumi.getStack(),
+    seed,
+    wireguardEpoch: epoch,
+    gates,
+    ...(kube ? { kitProbes: kube.kit.probes } : {}),
+  });
   return {
     ...planExports(plan, cluster),
     // How kubedos reaches each node (`substrate` above stays the substrate type).
@@ -113,6 +130,9 @@ export async function runProgram(): Promise<Record<string, unknown>> {
           acceptance: kube.kit.acceptance,
         }
       : null,
+    // The rebuild anchors (seed 001 §16): artifact manifest, locks, SBOM, provenance, signatures,
+    // the rendered spec, runbooks and the acceptance report — the same files `kubedos render` writes.
+    anchors: anchors.exports,
   };
 }
 
@@ -134,7 +154,7 @@ function substrateExports(s: SubstrateResult): Record<string, unknown> {
 }
 
 /** Stage 0 inside the program: the same validation as `kubedos validate`, the same messages. */
-function stage0(specPath: string, shownAs: string): { plan: Plan; spec: ClusterSpec } {
+function stage0(specPath: string, shownAs: string): { plan: Plan; spec: ClusterSpec; text: string } {
   let text: string;
   try {
     text = readFileSync(specPath, "utf8");
@@ -160,7 +180,7 @@ function stage0(specPath: string, shownAs: string): { plan: Plan; spec: ClusterS
       ),
     );
   }
-  return { plan: buildPlan(r.spec), spec: r.spec };
+  return { plan: buildPlan(r.spec), spec: r.spec, text };
 }
 
 /** The plan summary as stack outputs (rebuild anchors grow from here in later stages). */

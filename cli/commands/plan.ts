@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { kitDot, kitMermaid } from "../../components/kit/graph";
 import { KitError, selectKit } from "../../components/kit/select";
 import type { ClusterSpec } from "../../components/spec/schema";
+import { GATE_MARKER } from "../../components/acceptance/gates";
 
 /**
  * `--graph FILE`: the kit's DAG as a picture. `.mmd`/`.md` → Mermaid; anything else → Graphviz DOT,
@@ -276,6 +277,7 @@ export function planReport(res: PlanResult): string[] {
       `bootstrap kit: ${ex.kit.blueprints} HelmReleases through Flux; longest blueprint chain (${ex.kit.longestChain.length}): ${ex.kit.longestChain.join(" → ")}`,
     );
   }
+  lines.push(...sealLine(run.resources, byUrn));
   return lines;
 }
 
@@ -302,3 +304,18 @@ export function policyReport(p: PolicyResult, byUrn: ReadonlyMap<string, Recorde
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
+
+/**
+ * Where the seal sits (seed 001 §14.3): the acceptance gates and readiness probes it waits for.
+ * Read from the recorded graph, not from the program, so the line shows what Pulumi would order.
+ */
+function sealLine(resources: RecordedResource[], byUrn: Map<string, RecordedResource>): string[] {
+  const seal = resources.find((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.inputs.kind === "kubedos-seal");
+  if (!seal) return [];
+  const deps = seal.dependencies.map((d) => byUrn.get(d)).filter((r): r is RecordedResource => r !== undefined);
+  const gates = deps.filter((r) => typeof r.inputs.create === "string" && r.inputs.create.startsWith(GATE_MARKER)).map((r) => r.name);
+  const probes = deps.filter((r) => typeof r.inputs.create === "string" && r.inputs.create.startsWith("# kubedos: readiness of")).length;
+  return [
+    `seal: ${seal.name} after ${gates.length} acceptance gate command(s) (${gates.join(", ")})${probes ? ` and ${probes} bootstrap-kit readiness probe(s)` : ""}; it refuses to seal unless every required gate passes`,
+  ];
+}

@@ -9,6 +9,9 @@ import type { Plan, PlanNode } from "../plan/plan";
 import type { ClusterSpec } from "../spec/schema";
 import type { Observation } from "./report";
 
+/** First words of every gate command's create text: how the plan and the policy pack recognise one. */
+export const GATE_MARKER = "# kubedos: acceptance gate";
+
 export interface GateCommand {
   /** Resource-name suffix: `gate-security-<node>`, `gate-backplane` … */
   name: string;

@@ -9,8 +9,11 @@
 export interface BuildClock {
   /** The instant every time field of the bundle records. */
   at: Date;
-  /** Where it came from, for the CLI's summary and provenance. */
-  source: "SOURCE_DATE_EPOCH" | "clock";
+  /**
+   * Where it came from: SOURCE_DATE_EPOCH, the render's clock, or (in the Pulumi program) the
+   * evidence — the last acceptance gate's finish time, so an unchanged stack re-seals nothing.
+   */
+  source: "SOURCE_DATE_EPOCH" | "clock" | "evidence";
 }
 
 /** A bundle input that cannot be used (the CLI reports it as a usage error, exit 2). */

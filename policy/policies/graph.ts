@@ -62,3 +62,19 @@ export function commandTexts(props: Record<string, unknown>): Array<{ phase: "cr
 export function label(r: { name: string; type: string }): string {
   return `${r.name} (${r.type})`;
 }
+
+/** Every resource `r` waits for, directly or through others (dependencies and property dependencies). */
+export function waitsFor(r: PolicyResource): Set<string> {
+  const seen = new Set<string>();
+  const stack = [r];
+  while (stack.length > 0) {
+    const cur = stack.pop()!;
+    const next = [...(cur.dependencies ?? []), ...Object.values(cur.propertyDependencies ?? {}).flat()];
+    for (const d of next) {
+      if (!d || seen.has(d.urn)) continue;
+      seen.add(d.urn);
+      stack.push(d);
+    }
+  }
+  return seen;
+}

@@ -5,6 +5,7 @@ import { boundaryPolicies } from "./boundaries";
 import { hygienePolicies } from "./hygiene";
 import { kitPolicies } from "./kit";
 import { kubernetesPolicies } from "./kubernetes";
+import { sealPolicies } from "./seal";
 import { specPolicies } from "./spec";
 import { substratePolicies } from "./substrate";
 import { supplyChainPolicies } from "./supply-chain";
@@ -18,6 +19,7 @@ export const ALL_POLICIES: Policies = [
   ...kubernetesPolicies.stack,
   ...kubernetesPolicies.resource,
   ...kitPolicies,
+  ...sealPolicies,
   ...supplyChainPolicies,
   ...hygienePolicies,
 ];

@@ -16,7 +16,7 @@ import { parseAllDocuments } from "yaml";
 import { contains, parseCidr, parseIp } from "../../components/plan/ipv4";
 import { buildPlan, type Plan } from "../../components/plan/plan";
 import { ClusterSpecSchema, type ClusterSpec } from "../../components/spec/schema";
-import { COMMAND_TYPES, label, renderedSpec } from "./graph";
+import { COMMAND_TYPES, label, renderedSpec, waitsFor } from "./graph";
 
 // ---------------------------------------------------------------- reading command texts
 
@@ -215,22 +215,6 @@ export const kubeadmJoinPinned: ResourceValidationPolicy = {
 
 const JOIN_SUFFIX = "-kubeadm-join";
 const INIT_SUFFIX = "-kubeadm-init";
-
-/** Every resource `r` waits for, directly or through others (dependencies and property dependencies). */
-function waitsFor(r: PolicyResource): Set<string> {
-  const seen = new Set<string>();
-  const stack = [r];
-  while (stack.length > 0) {
-    const cur = stack.pop()!;
-    const next = [...(cur.dependencies ?? []), ...Object.values(cur.propertyDependencies ?? {}).flat()];
-    for (const d of next) {
-      if (!d || seen.has(d.urn)) continue;
-      seen.add(d.urn);
-      stack.push(d);
-    }
-  }
-  return seen;
-}
 
 export const controlPlaneJoinsSerial: StackValidationPolicy = {
   name: "control-plane-joins-serial",
