@@ -35,7 +35,7 @@ export function buildClock(env: NodeJS.ProcessEnv = process.env, now: () => Date
  */
 export const TIME_FIELDS: Readonly<Record<string, readonly string[]>> = {
   "manifests/artifact-manifest.json": ["/createdAt", "/artifactName"],
-  "provenance/build.json": ["/predicate/runDetails/metadata/startedOn", "/predicate/runDetails/metadata/finishedOn"],
+  "provenance/build.json": ["/subject/0/name", "/predicate/runDetails/metadata/startedOn", "/predicate/runDetails/metadata/finishedOn"],
   "sbom/os.cdx.json": ["/metadata/timestamp"],
   "sbom/images.cdx.json": ["/metadata/timestamp"],
   "sbom/binaries.cdx.json": ["/metadata/timestamp"],
