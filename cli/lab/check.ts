@@ -9,8 +9,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { parseGateOutput, securityGate } from "../../components/acceptance/gates";
+import type { Observation } from "../../components/acceptance/report";
 import { buildProbes, type Probe } from "./model";
-import { liveNodes, waitHandshakes, type HandshakeResult, type LabContext } from "./lab";
+import { liveNodes, nodeExec, waitHandshakes, type HandshakeResult, type LabContext } from "./lab";
 import { reportPath } from "./state";
 import { alive, pool, run } from "./sys";
 
@@ -312,6 +314,11 @@ export interface DrillRecord {
 export interface AcceptanceReport {
   kind: "kubedos-acceptance-report";
   version: 1;
+  /**
+   * Per-node checks run inside the nodes (the Security Baseline gate's script, the same one a real
+   * `pulumi up` runs), latest run per node and check.
+   */
+  nodeChecks?: Observation[];
   lab: string;
   cluster: string;
   specFile: string;
@@ -323,7 +330,11 @@ export interface AcceptanceReport {
 }
 
 /** Update the lab's report (and a copy at `extra`): a gate replaces the gate of the same name, a drill is appended. */
-export function recordReport(ctx: LabContext, entry: { gate?: GateResult; drill?: DrillRecord }, extra?: string): string {
+export function recordReport(
+  ctx: LabContext,
+  entry: { gate?: GateResult; drill?: DrillRecord; nodeChecks?: Observation[] },
+  extra?: string,
+): string {
   const file = reportPath(ctx.state.id);
   let report: AcceptanceReport;
   try {
@@ -345,6 +356,11 @@ export function recordReport(ctx: LabContext, entry: { gate?: GateResult; drill?
   report.updatedAt = new Date().toISOString();
   if (entry.gate) report.gates = [...report.gates.filter((g) => g.name !== entry.gate!.name), entry.gate];
   if (entry.drill) report.drills.push(entry.drill);
+  if (entry.nodeChecks) {
+    const key = (o: Observation) => `${o.node}/${o.gate}/${o.check}`;
+    const fresh = new Set(entry.nodeChecks.map(key));
+    report.nodeChecks = [...(report.nodeChecks ?? []).filter((o) => !fresh.has(key(o))), ...entry.nodeChecks];
+  }
   const text = JSON.stringify(report, null, 2) + "\n";
   for (const f of [file, ...(extra ? [path.resolve(extra)] : [])]) {
     if (!existsSync(path.dirname(f))) mkdirSync(path.dirname(f), { recursive: true });
@@ -364,5 +380,49 @@ export function gateSummary(g: GateResult): string {
     `  pairs ${s.pair.ok}/${s.pair.total} (avg rtt ${avg} ms) · allowed flows ${s.allowed.ok}/${s.allowed.total} · denied flows ${s.denied.ok}/${s.denied.total} blocked · underlay ${s.underlay.ok}/${s.underlay.total} · handshakes ${s.handshakes.ok}/${s.handshakes.total}`,
     ...g.failures.slice(0, 15).map((f) => `  FAIL ${f}`),
     ...(g.failures.length > 15 ? [`  … and ${g.failures.length - 15} more (see the report)`] : []),
+  ].join("\n");
+}
+
+// ------------------------------------------------------------------ the security baseline
+
+/**
+ * The Security Baseline gate (seed 001 §17.1) inside every live node: the gate script a real
+ * `pulumi up` runs (components/acceptance/gates.ts), here against the node's rendered sshd_config
+ * (sshd -T in the node's own /etc/ssh) and its rendered nftables ruleset (in its own network
+ * namespace). Only with the real sshd: the plain listener has no configuration to check.
+ */
+export async function securityBaseline(ctx: LabContext, nodes: string[] = liveNodes(ctx.state)): Promise<Observation[]> {
+  const dir = path.join(ctx.dir, "gates");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const out: Observation[] = [];
+  for (const name of nodes) {
+    if (ctx.state.nodes[name]?.ssh !== "sshd") continue;
+    const gate = securityGate(
+      ctx.lab.plan,
+      ctx.lab.plan.nodes.find((n) => n.name === name)!,
+    );
+    const file = path.join(dir, `${gate.name}.sh`);
+    writeFileSync(file, gate.script, { mode: 0o700 });
+    const r = await nodeExec(ctx, name, `bash ${file}`, 20_000);
+    const obs = parseGateOutput(r.stdout, gate).map((o) => ({ ...o, source: "lab" as const }));
+    if (obs.length === 0)
+      obs.push({
+        gate: "security-baseline",
+        check: "output",
+        status: "fail",
+        evidence: `${name}: the gate printed no check (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`,
+        source: "lab",
+        node: name,
+      });
+    out.push(...obs);
+  }
+  return out;
+}
+
+export function securitySummary(obs: Observation[]): string {
+  const failed = obs.filter((o) => o.status === "fail");
+  return [
+    `security-baseline: ${failed.length === 0 ? "PASS" : "FAIL"} — ${obs.length - failed.length}/${obs.length} node checks (sshd -T and nft inside each node)`,
+    ...failed.slice(0, 15).map((o) => `  FAIL ${o.node} ${o.check}: ${o.evidence}`),
   ].join("\n");
 }

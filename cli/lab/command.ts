@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { displayPath, stackSpecPath, UsageError } from "../io";
-import { backplaneMatrix, gateSummary, recordReport } from "./check";
+import { backplaneMatrix, gateSummary, recordReport, securityBaseline, securitySummary } from "./check";
 import { drillRemoveNode, drillReplaceNode, drillRotate } from "./drills";
 import { controlPlanes, defaultEtcdNode, drillEtcdQuorum, etcdUnavailable } from "./etcd";
 import { labDown, labUp, liveNodes, openLab } from "./lab";
@@ -24,7 +24,7 @@ export const LAB_USAGE = `usage: kubedos lab <command> [--lab ID]
 
   up (--spec FILE | --stack NAME) [--epoch N]   every node as a network namespace (kdl-ID-*), rendered WireGuard,
                                                 nftables and sshd applied; underlay in 198.18.0.0/15
-  check [--report FILE]                         the Backplane Matrix gate; writes the acceptance report (exit 1 on fail)
+  check [--report FILE]                         the Backplane Matrix and Security Baseline gates; writes the acceptance report (exit 1 on fail)
   drill remove-node NODE                        delete a node's namespace; the remaining matrix must pass
   drill replace-node NODE                       bring the node back from the spec (same addresses and keys); full matrix
   drill rotate --epoch N                        staged WireGuard key rotation under a 100 ms probe; records the loss window
@@ -102,10 +102,12 @@ export async function labCommand(argv: string[]): Promise<number> {
       const ctx = open(id);
       if (!ctx) return 2;
       const gate = await backplaneMatrix(ctx);
-      const file = recordReport(ctx, { gate }, report);
+      const nodeChecks = await securityBaseline(ctx);
+      const file = recordReport(ctx, { gate, nodeChecks }, report);
       out(gateSummary(gate));
+      if (nodeChecks.length > 0) out(securitySummary(nodeChecks));
       out(`report: ${displayPath(file)}${report ? ` (and ${displayPath(report)})` : ""}`);
-      return gate.status === "pass" ? 0 : 1;
+      return gate.status === "pass" && nodeChecks.every((o) => o.status === "pass") ? 0 : 1;
     }
     case "drill": {
       const [name, node, ...extra] = a.positionals;

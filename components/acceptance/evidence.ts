@@ -54,6 +54,19 @@ const LabReport = z.object({
       details: z.record(z.string(), z.unknown()),
     }),
   ),
+  nodeChecks: z
+    .array(
+      z.object({
+        gate: z.string(),
+        check: z.string(),
+        status: z.enum(["pass", "fail"]),
+        evidence: z.string(),
+        node: z.string().optional(),
+        startedAt: z.string().optional(),
+        finishedAt: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 type LabReport = z.infer<typeof LabReport>;
 
@@ -170,6 +183,7 @@ export function fromLab(lab: LabReport, plan: Plan, spec: ClusterSpec): { observ
       ...at,
     });
   }
+  for (const o of lab.nodeChecks ?? []) obs.push({ ...o, source: "lab", evidence: `lab ${lab.lab}: ${o.evidence}` });
   const drills: DrillReport[] = [];
   const target = (name: string) => spec.spec.acceptance.drills?.find((d) => d.name === name)?.expectRecoveryMinutes ?? null;
   const role = (node: unknown) => plan.nodes.find((n) => n.name === node)?.role;

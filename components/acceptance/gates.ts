@@ -43,8 +43,7 @@ export function gateCommands(plan: Plan, spec: ClusterSpec): GateCommand[] {
   const nodes = [...plan.nodes].sort(byName);
   const cps = nodes.filter((n) => n.role === "control-plane");
   const first = cps[0];
-  for (const n of nodes)
-    out.push({ name: `gate-security-${n.name}`, node: n.name, gates: ["security-baseline"], script: securityScript(plan, n) });
+  for (const n of nodes) out.push(securityGate(plan, n));
   if (first) out.push({ name: "gate-backplane", node: first.name, gates: ["backplane-matrix"], script: backplaneScript(plan, spec) });
   if (first && spec.spec.kubernetes.enabled) {
     out.push({
@@ -60,6 +59,11 @@ export function gateCommands(plan: Plan, spec: ClusterSpec): GateCommand[] {
   return out;
 }
 
+/** The Security Baseline gate of one node: the same script on a real node and in a lab namespace. */
+export function securityGate(plan: Plan, node: PlanNode): GateCommand {
+  return { name: `gate-security-${node.name}`, node: node.name, gates: ["security-baseline"], script: securityScript(plan, node) };
+}
+
 function securityScript(plan: Plan, node: PlanNode): string {
   const users = [...plan.ssh.allowUsers].sort().join(" ");
   return `${HEAD}
@@ -68,14 +72,14 @@ eff=$(sshd -T 2>/dev/null)
 pa=$(printf '%s\\n' "$eff" | awk '$1 == "passwordauthentication" { print $2 }')
 kb=$(printf '%s\\n' "$eff" | awk '$1 == "kbdinteractiveauthentication" { print $2 }')
 [ "$pa" = no ] && [ "$kb" = no ]; r=$?
-check security-baseline ssh-password-auth-disabled "$(verdict $r)" "${node.name}: sshd -T passwordauthentication=$pa kbdinteractiveauthentication=$kb"
+check security-baseline ssh-password-auth-disabled "$(verdict $r)" "sshd -T passwordauthentication=$pa kbdinteractiveauthentication=$kb"
 au=$(printf '%s\\n' "$eff" | awk '$1 == "allowusers" { print $2 }' | sort | tr '\\n' ' ' | sed 's/ $//')
 [ "$au" = "${users}" ]; r=$?
-check security-baseline ssh-allowed-users "$(verdict $r)" "${node.name}: sshd -T allowusers=[$au], spec allowUsers=[${users}]"
+check security-baseline ssh-allowed-users "$(verdict $r)" "sshd -T allowusers=[$au], spec allowUsers=[${users}]"
 pol=$(nft list chain inet kubedos input 2>/dev/null | grep -c 'policy drop;')
 fwd=$(nft list chain inet kubedos forward 2>/dev/null | grep -c 'policy drop;')
 [ "$pol" -ge 1 ] && [ "$fwd" -ge 1 ]; r=$?
-check security-baseline firewall-default-deny "$(verdict $r)" "${node.name}: nft inet kubedos input policy drop=$pol forward policy drop=$fwd"
+check security-baseline firewall-default-deny "$(verdict $r)" "nft inet kubedos input policy drop=$pol forward policy drop=$fwd"
 exit 0
 `;
 }
@@ -206,7 +210,7 @@ function observabilityScript(plan: Plan, spec: ClusterSpec): string {
   return lines.join("\n");
 }
 
-const CHECK_LINE = /^KUBEDOS-CHECK (\{.*\})\s*$/;
+const CHECK_LINE = /^KUBEDOS-CHECK (.*?)\s*$/;
 
 /**
  * Observations from one gate command's output. Lines that are not check lines are ignored; a

@@ -150,6 +150,54 @@ describe("lab: nodes as network namespaces (root)", function () {
       assert.ok(g.evidence.underlay.some((u) => u.from === "operator-out" && u.port === 22 && u.ok && u.expect === "blocked"));
       assert.ok(g.evidence.pairs.every((p) => p.ok && typeof p.rttMs === "number"));
       assert.deepEqual(JSON.parse(readFileSync(path.join(tmp, "dev-report.json"), "utf8")).gates[0].status, "pass", "--report copy");
+      // The Security Baseline gate's script ran inside every node against its rendered sshd_config and nftables.
+      const checks = report(id).nodeChecks ?? [];
+      assert.equal(checks.length, N * 3, JSON.stringify(checks.slice(0, 2)));
+      assert.ok(
+        checks.every((o) => o.status === "pass"),
+        JSON.stringify(checks.filter((o) => o.status !== "pass")),
+      );
+      assert.match(r.out, new RegExp(`^security-baseline: PASS — ${N * 3}/${N * 3} node checks`, "m"));
+    });
+
+    it("fills a render's acceptance report from the lab's: backplane and SSH/firewall checks pass, the rest not run, and the bundle verifies", async () => {
+      const out = path.join(tmp, "dev-bundle");
+      const r = await cli(["render", "--stack", "dev", "--out", out, "--acceptance", path.join(tmp, "dev-report.json")]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^acceptance: incomplete — required gates passed 1\/6, not run: security-baseline, k8s-health/m);
+      const acc = JSON.parse(readFileSync(path.join(out, "recovery-bundle", "acceptance-report.json"), "utf8"));
+      const gateOf = (n: string) => acc.gates.find((g: { name: string }) => g.name === n);
+      assert.equal(gateOf("backplane-matrix").status, "pass");
+      const sec = Object.fromEntries(gateOf("security-baseline").checks.map((c: { id: string; status: string }) => [c.id, c.status]));
+      assert.deepEqual(sec, {
+        "ssh-password-auth-disabled": "pass",
+        "ssh-allowed-users": "pass",
+        "firewall-default-deny": "pass",
+        "enrollment-gated": "not-run",
+      });
+      assert.equal(acc.sources[0].kind, "lab");
+      const v = await cli(["verify", out]);
+      assert.equal(v.code, 0, v.out);
+    });
+
+    it("detects sshd accepting passwords on one node: its ssh-password-auth-disabled check fails → exit 1", async () => {
+      const victim = "cp-2";
+      const holder = loadState(id).nodes[victim].holder!.pid;
+      const inNode = (script: string) => execFileSync("nsenter", ["-t", String(holder), "-m", "sh", "-c", script]);
+      inNode("sed -i '1i PasswordAuthentication yes' /etc/ssh/sshd_config");
+      try {
+        const r = await cli(["lab", "check", "--lab", id]);
+        assert.equal(r.code, 1, r.out);
+        const failed = (report(id).nodeChecks ?? []).filter((o) => o.status === "fail");
+        assert.deepEqual(
+          failed.map((o) => `${o.node} ${o.check}`),
+          [`${victim} ssh-password-auth-disabled`],
+        );
+        assert.match(failed[0].evidence, /passwordauthentication=yes/);
+        assert.match(r.out, new RegExp(`FAIL ${victim} ssh-password-auth-disabled`));
+      } finally {
+        inNode("sed -i '1d' /etc/ssh/sshd_config");
+      }
     });
 
     it("detects a broken firewall: nftables flushed on one node → denied flows into it connect → exit 1", async () => {
@@ -169,6 +217,11 @@ describe("lab: nodes as network namespaces (root)", function () {
       assert.ok(
         g.evidence.allowedFlows.every((f) => f.ok) && g.evidence.pairs.every((p) => p.ok),
         "only the firewall's absence is reported",
+      );
+      assert.deepEqual(
+        (report(id).nodeChecks ?? []).filter((o) => o.status === "fail").map((o) => `${o.node} ${o.check}`),
+        [`${victim} firewall-default-deny`],
+        "the node's own gate sees its ruleset gone",
       );
       // Restore it as firstboot would: the rendered file again.
       const dir = path.join(process.env.KUBEDOS_LAB_DIR!, id, "nodes", victim);
