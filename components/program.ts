@@ -36,6 +36,11 @@ export const CONFIG = {
    * signed from `kubedos render`'s pki/cluster-ca.csr, then the offline root; for pinned-ca the CA.
    */
   clusterCaBundle: "clusterCaBundle",
+  /**
+   * Optional secret: an Ed25519 private key (PKCS#8 PEM) that signs the rebuild anchors instead of
+   * the key derived from the master seed (an organisation's release key).
+   */
+  signingKey: "signingKey",
 } as const;
 
 export async function runProgram(): Promise<Record<string, unknown>> {
@@ -101,6 +106,7 @@ export async function runProgram(): Promise<Record<string, unknown>> {
     wireguardEpoch: epoch,
     gates,
     ...(kube ? { kitProbes: kube.kit.probes } : {}),
+    ...(config.get(CONFIG.signingKey) !== undefined ? { signingKeyPem: config.requireSecret(CONFIG.signingKey) } : {}),
   });
   return {
     ...planExports(plan, cluster),

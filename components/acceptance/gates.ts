@@ -61,10 +61,10 @@ export function gateCommands(plan: Plan, spec: ClusterSpec): GateCommand[] {
 
 /** The Security Baseline gate of one node: the same script on a real node and in a lab namespace. */
 export function securityGate(plan: Plan, node: PlanNode): GateCommand {
-  return { name: `gate-security-${node.name}`, node: node.name, gates: ["security-baseline"], script: securityScript(plan, node) };
+  return { name: `gate-security-${node.name}`, node: node.name, gates: ["security-baseline"], script: securityScript(plan) };
 }
 
-function securityScript(plan: Plan, node: PlanNode): string {
+function securityScript(plan: Plan): string {
   const users = [...plan.ssh.allowUsers].sort().join(" ");
   return `${HEAD}
 # sshd's effective configuration, as it would run now (sshd -T), not the file.

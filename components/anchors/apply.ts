@@ -17,7 +17,7 @@ import type { Stage } from "../stage";
 import { sealBundle } from "./bundle";
 import { buildFacts } from "./facts";
 import { Seal } from "./seal";
-import { seedSigningKey } from "./signing";
+import { seedSigningKey, suppliedSigningKey } from "./signing";
 
 export interface AnchorsInput {
   stage: Stage;
@@ -29,6 +29,8 @@ export interface AnchorsInput {
   seed: pulumi.Output<string>;
   wireguardEpoch: number;
   gates: { commands: Map<string, command.remote.Command>; observations: pulumi.Output<Observation[]> };
+  /** kubedos:signingKey: a supplied Ed25519 key (PEM) instead of the seed-derived one. */
+  signingKeyPem?: pulumi.Output<string>;
   /** The bootstrap kit's readiness probes by blueprint (their success is evidence). */
   kitProbes?: Map<string, command.remote.Command>;
 }
@@ -57,66 +59,68 @@ export function createAnchors(i: AnchorsInput): AnchorsResult {
           source: "pulumi",
         })),
     );
-  const sealed = pulumi.all([i.seed, i.gates.observations, probeObservations]).apply(async ([seed, gateObs, probeObs]) => {
-    const observations = [...gateObs, ...probeObs];
-    const finished = observations
-      .map((o) => o.finishedAt)
-      .filter((t): t is string => !!t)
-      .sort();
-    const { files } = await renderArtifacts(plan, spec, seed, i.wireguardEpoch);
-    const s = sealBundle({
-      plan,
-      spec,
-      specFile: i.specFile,
-      specText: i.specText,
-      stack: i.stack,
-      artifacts: files,
-      signer: seedSigningKey(seed, plan.cluster.name),
-      clock: { at: new Date(finished.length ? finished[finished.length - 1] : 0), source: "evidence" },
-      facts: buildFacts(),
-      wireguardEpoch: i.wireguardEpoch,
-      seedSource: "supplied",
-      seedId: seedId(seed, plan.cluster.name),
-      observations,
-      drills: [],
-      extraGates: kitGate(spec),
-      evidenceSources: observations.length ? [{ kind: "pulumi", ref: `pulumi up of stack ${i.stack}` }] : [],
-    });
-    // Only the anchor files leave this function: the rendered artifacts (secrets among them)
-    // are represented by their hashes in the manifest.
-    const file = (p: string) => s.files.find((f) => f.path === p)!.content;
-    return {
-      artifactName: s.artifactName,
-      contentSha256: s.contentSha256,
-      manifestSha256: sha256(file("manifests/artifact-manifest.json")),
-      sumsSha256: sha256(file("manifests/SHA256SUMS")),
-      acceptance: s.report.status,
-      blocking: blockingGates(s.report),
-      anchors: {
+  const sealed = pulumi
+    .all([i.seed, i.gates.observations, probeObservations, i.signingKeyPem ?? ""])
+    .apply(async ([seed, gateObs, probeObs, keyPem]) => {
+      const observations = [...gateObs, ...probeObs];
+      const finished = observations
+        .map((o) => o.finishedAt)
+        .filter((t): t is string => !!t)
+        .sort();
+      const { files } = await renderArtifacts(plan, spec, seed, i.wireguardEpoch);
+      const s = sealBundle({
+        plan,
+        spec,
+        specFile: i.specFile,
+        specText: i.specText,
+        stack: i.stack,
+        artifacts: files,
+        signer: keyPem ? suppliedSigningKey(keyPem, "kubedos:signingKey") : seedSigningKey(seed, plan.cluster.name),
+        clock: { at: new Date(finished.length ? finished[finished.length - 1] : 0), source: "evidence" },
+        facts: buildFacts(),
+        wireguardEpoch: i.wireguardEpoch,
+        seedSource: "supplied",
+        seedId: seedId(seed, plan.cluster.name),
+        observations,
+        drills: [],
+        extraGates: kitGate(spec),
+        evidenceSources: observations.length ? [{ kind: "pulumi", ref: `pulumi up of stack ${i.stack}` }] : [],
+      });
+      // Only the anchor files leave this function: the rendered artifacts (secrets among them)
+      // are represented by their hashes in the manifest.
+      const file = (p: string) => s.files.find((f) => f.path === p)!.content;
+      return {
         artifactName: s.artifactName,
         contentSha256: s.contentSha256,
-        artifactManifest: json(file("manifests/artifact-manifest.json")),
-        locks: json(file("manifests/locks.json")),
-        sha256sums: file("manifests/SHA256SUMS").toString(),
-        sbom: {
-          os: json(file("sbom/os.cdx.json")),
-          images: json(file("sbom/images.cdx.json")),
-          binaries: json(file("sbom/binaries.cdx.json")),
+        manifestSha256: sha256(file("manifests/artifact-manifest.json")),
+        sumsSha256: sha256(file("manifests/SHA256SUMS")),
+        acceptance: s.report.status,
+        blocking: blockingGates(s.report),
+        anchors: {
+          artifactName: s.artifactName,
+          contentSha256: s.contentSha256,
+          artifactManifest: json(file("manifests/artifact-manifest.json")),
+          locks: json(file("manifests/locks.json")),
+          sha256sums: file("manifests/SHA256SUMS").toString(),
+          sbom: {
+            os: json(file("sbom/os.cdx.json")),
+            images: json(file("sbom/images.cdx.json")),
+            binaries: json(file("sbom/binaries.cdx.json")),
+          },
+          provenance: { build: json(file("provenance/build.json")), inputs: json(file("provenance/inputs.json")) },
+          signatures: {
+            algorithm: "ed25519",
+            manifests: Buffer.from(file("signatures/manifests.sig")).toString("base64"),
+            artifacts: Buffer.from(file("signatures/artifacts.sig")).toString("base64"),
+            signingKey: s.signingKey.pem,
+            signingKeyFingerprint: s.signingKey.fingerprint,
+          },
+          clusterSpec: file("recovery-bundle/clusterspec.rendered.yaml").toString(),
+          runbooks: file("recovery-bundle/runbooks.md").toString(),
+          acceptanceReport: s.report,
         },
-        provenance: { build: json(file("provenance/build.json")), inputs: json(file("provenance/inputs.json")) },
-        signatures: {
-          algorithm: "ed25519",
-          manifests: Buffer.from(file("signatures/manifests.sig")).toString("base64"),
-          artifacts: Buffer.from(file("signatures/artifacts.sig")).toString("base64"),
-          signingKey: s.signingKey.pem,
-          signingKeyFingerprint: s.signingKey.fingerprint,
-        },
-        clusterSpec: file("recovery-bundle/clusterspec.rendered.yaml").toString(),
-        runbooks: file("recovery-bundle/runbooks.md").toString(),
-        acceptanceReport: s.report,
-      },
-    };
-  });
+      };
+    });
   // Nothing in the anchors is secret (the test suite searches them for every derived secret); the
   // seed taints every value computed from it, so the taint is lifted here, once, on purpose.
   const open = pulumi.unsecret(sealed);

@@ -271,3 +271,60 @@ describe("anchors: the sealed bundle and kubedos verify", function () {
     for (const f of secretFiles) assert.equal(statSync(path.join(out, f)).mode & 0o777, 0o600, `${f} is not 0600`);
   });
 });
+
+describe("anchors: a supplied signing key (KUBEDOS_SIGNING_KEY)", function () {
+  this.timeout(60_000);
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), "kubedos-signing-"));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("signs with the supplied Ed25519 key, records it as supplied, and verify --key with its public half passes", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const keyFile = path.join(tmp, "release.pem");
+    writeFileSync(keyFile, privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
+    const pubFile = path.join(tmp, "release.pub");
+    writeFileSync(pubFile, publicKey.export({ format: "pem", type: "spki" }));
+    const out = path.join(tmp, "bundle");
+    const r = await kubedos(["render", "--stack", "dev", "--out", out], { ...RENDER_ENV, KUBEDOS_SIGNING_KEY: keyFile });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(KUBEDOS_SIGNING_KEY\)/);
+    assert.equal(JSON.parse(readFileSync(path.join(out, "provenance/inputs.json"), "utf8")).signingKey.source, "supplied");
+    const v = await kubedos(["verify", out, "--key", pubFile]);
+    assert.equal(v.code, 0, v.stdout);
+    assert.match(v.stdout, /\(the key given with --key\)/);
+  });
+
+  it("refuses a signing key that is not an Ed25519 private key, naming the file and how to make one (exit 2, nothing written)", async () => {
+    const rsa = path.join(tmp, "rsa.pem");
+    writeFileSync(rsa, generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "pem", type: "pkcs8" }));
+    const junk = path.join(tmp, "junk.pem");
+    writeFileSync(junk, "not a key\n");
+    for (const [file, message] of [
+      [rsa, /rsa\.pem: a rsa key; bundles are signed with Ed25519 \(openssl genpkey -algorithm ed25519\)/],
+      [junk, /junk\.pem: not a PEM private key \(make one with: openssl genpkey -algorithm ed25519/],
+    ] as const) {
+      const out = path.join(tmp, `bad-${path.basename(file)}`);
+      const r = await kubedos(["render", "--stack", "dev", "--out", out], { ...RENDER_ENV, KUBEDOS_SIGNING_KEY: file });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "a stack trace");
+      assert.ok(!existsSync(out), "a refused render wrote files");
+    }
+  });
+
+  it("refuses acceptance evidence it cannot use, naming the file and the field (exit 2)", async () => {
+    const wrong = path.join(tmp, "wrong-cluster.json");
+    writeFileSync(wrong, JSON.stringify({ kind: "AcceptanceReport", cluster: "prod-01", specDigest: "x", gates: [], drills: [] }));
+    for (const [file, message] of [
+      [path.join(tmp, "missing.json"), /--acceptance .*missing\.json: cannot read \(ENOENT\)/],
+      [wrong, /wrong-cluster\.json: cluster: the report is for prod-01, this spec is dev-lab/],
+    ] as const) {
+      const r = await kubedos(["render", "--stack", "dev", "--out", path.join(tmp, "evidence-out"), "--acceptance", file], RENDER_ENV);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "a stack trace");
+    }
+  });
+});
