@@ -1,8 +1,9 @@
 /**
  * The acceptance gates as commands on the nodes (what a real `pulumi up` runs in Stage 7). Each
- * script prints one line per check — `KUBEDOS-CHECK {"gate","check","status","evidence",…}` —
- * and exits 0 whatever it found: the evidence is the output, and the seal (not the gate command)
- * decides whether a failed required gate stops the build, so a failure is recorded, never lost.
+ * script prints one line per check — `KUBEDOS-CHECK {"gate","check","status","evidence",…}` — and
+ * exits 1 when any check failed: `pulumi up` then stops at that gate with the check lines in its
+ * log, the seal (which depends on every gate) never runs, and the next `pulumi up` retries the gate
+ * (a failed create is not recorded). A gate that ran clean is re-run when the spec changes.
  */
 import { observabilityBinding } from "../observability/binding";
 import type { Plan, PlanNode } from "../plan/plan";
@@ -27,7 +28,9 @@ const HEAD = String.raw`set -u
 ts() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 started=$(ts)
 # check GATE CHECK pass|fail EVIDENCE — one JSON line; the evidence loses quotes, backslashes and newlines.
+failed=0
 check() {
+  [ "$3" = pass ] || failed=$((failed + 1))
   e=$(printf '%s' "$4" | tr -d "\"\\\\" | tr '\n\t' '  ' | cut -c1-600)
   printf 'KUBEDOS-CHECK {"gate":"%s","check":"%s","status":"%s","evidence":"%s","startedAt":"%s","finishedAt":"%s"}\n' "$1" "$2" "$3" "$e" "$started" "$(ts)"
 }
@@ -80,7 +83,9 @@ pol=$(nft list chain inet kubedos input 2>/dev/null | grep -c 'policy drop;')
 fwd=$(nft list chain inet kubedos forward 2>/dev/null | grep -c 'policy drop;')
 [ "$pol" -ge 1 ] && [ "$fwd" -ge 1 ]; r=$?
 check security-baseline firewall-default-deny "$(verdict $r)" "nft inet kubedos input policy drop=$pol forward policy drop=$fwd"
-exit 0
+# Exit 1 when a check failed: pulumi up stops at this gate with the evidence in its log, and
+# the next pulumi up runs the gate again (a failed create is retried).
+[ "$failed" -eq 0 ]
 `;
 }
 
@@ -114,7 +119,7 @@ function backplaneScript(plan: Plan, spec: ClusterSpec): string {
     ping("wg2-observability", planeOf(plan, "observability"));
   }
   ping("wg3-kubernetes", planeOf(plan, "kubernetes-backend"));
-  lines.push("exit 0", "");
+  lines.push('[ "$failed" -eq 0 ]', "");
   return lines.join("\n");
 }
 
@@ -146,7 +151,9 @@ anon=$(grep -c -- '--anonymous-auth=false' /etc/kubernetes/manifests/kube-apiser
 forever=$(kubeadm token list 2>/dev/null | awk 'NR > 1 && $2 == "<forever>"' | wc -l)
 [ "$anon" -ge 1 ] && [ "$forever" -eq 0 ]; r=$?
 check security-baseline enrollment-gated "$(verdict $r)" "kube-apiserver --anonymous-auth=false: $anon; bootstrap tokens without expiry: $forever"
-exit 0
+# Exit 1 when a check failed: pulumi up stops at this gate with the evidence in its log, and
+# the next pulumi up runs the gate again (a failed create is retried).
+[ "$failed" -eq 0 ]
 `;
 }
 
@@ -170,7 +177,9 @@ check hubble-flows test-flow-observed "$(verdict $r)" "hubble observe --last 50:
     : `check cilium-health hubble-healthy fail "kubernetes.cni.hubble is false: Hubble is not deployed"
 check hubble-flows test-flow-observed fail "kubernetes.cni.hubble is false: no flow can be observed"`
 }
-exit 0
+# Exit 1 when a check failed: pulumi up stops at this gate with the evidence in its log, and
+# the next pulumi up runs the gate again (a failed create is retried).
+[ "$failed" -eq 0 ]
 `;
 }
 
@@ -206,7 +215,7 @@ function observabilityScript(plan: Plan, spec: ClusterSpec): string {
       `check observability-stack loki-ingest-query "$(verdict $r)" "push $marker -> HTTP $push; found by query_range after $i tries: $found"`,
     );
   }
-  lines.push("exit 0", "");
+  lines.push('[ "$failed" -eq 0 ]', "");
   return lines.join("\n");
 }
 

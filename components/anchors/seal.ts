@@ -2,9 +2,10 @@
  * The seal as a resource (seed 001 §14.3: "sealing MUST NOT occur before acceptance results are
  * recorded"). Its inputs are the sealed bundle's digests and signatures, computed from the
  * acceptance gates' output — so it cannot exist before they have run — and it depends on every
- * gate command explicitly, which the `seal-after-acceptance` policy checks. Its create refuses
- * to seal a cluster whose required gates did not all pass, naming them: `pulumi up` fails there
- * with the evidence recorded in the gate commands' outputs.
+ * gate command explicitly, which the `seal-after-acceptance` policy checks. A gate whose check
+ * fails stops `pulumi up` at that gate already; the seal's create is the second line: it refuses
+ * a report in which a required gate is not `pass` (failed, or with a check nothing produced),
+ * naming the gates.
  *
  * A dynamic provider, self-contained on purpose (Pulumi serializes its functions into the state).
  */

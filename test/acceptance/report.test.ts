@@ -225,8 +225,9 @@ describe("acceptance gate commands", () => {
     requireTool(this, "sshd");
     const cmd = gateCommands(dev.plan, dev.spec).find((c) => c.name === "gate-security-w-1")!;
     const r = await run(bash, ["-s"], { input: cmd.script });
-    assert.equal(r.code, 0, r.stderr);
     const obs = parseGateOutput(r.stdout, cmd);
+    // Exit 1 exactly when a check failed: that is what stops `pulumi up` at the gate.
+    assert.equal(r.code, obs.some((o) => o.status === "fail") ? 1 : 0, r.stderr);
     assert.deepEqual(obs.map((o) => o.check).sort(), ["firewall-default-deny", "ssh-allowed-users", "ssh-password-auth-disabled"]);
     for (const o of obs) {
       assert.equal(o.gate, "security-baseline");
