@@ -308,7 +308,21 @@ function captureLogs(logs: StackRun["logs"]): () => void {
 function evictProgramModules(program: string): void {
   const root = path.resolve(path.dirname(program), "..");
   const owned = [path.join(root, "stacks") + path.sep, path.join(root, "components") + path.sep];
+  const evicted = new Set<NodeJS.Module>();
   for (const key of Object.keys(require.cache)) {
-    if (key === require.resolve(program) || owned.some((dir) => key.startsWith(dir))) delete require.cache[key];
+    if (key === require.resolve(program) || owned.some((dir) => key.startsWith(dir))) {
+      const m = require.cache[key];
+      if (m) evicted.add(m);
+      delete require.cache[key];
+    }
+  }
+  // A module stays listed in the `children` of whoever required it first (this file, for the
+  // program): unlisted, each run's module graph — code and module state — would stay reachable
+  // for the life of the process.
+  if (evicted.size === 0) return;
+  for (const m of Object.values(require.cache)) {
+    const children = m?.children;
+    if (!children) continue;
+    for (let i = children.length - 1; i >= 0; i--) if (evicted.has(children[i])) children.splice(i, 1);
   }
 }
