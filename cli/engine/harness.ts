@@ -60,6 +60,7 @@ export const DEFAULT_PROGRAM = path.resolve(__dirname, "..", "..", "stacks", "in
 /** Numeric-id providers: hcloud resources are referenced by number (DESIGN.md §5). */
 const NUMERIC_ID_PREFIXES = ["hcloud:"];
 
+/** Resources registered so far in the current run (numeric ids count from it; reset per run). */
 let counter = 0;
 
 const mocks: pulumi.runtime.Mocks = {
@@ -87,6 +88,9 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
   // of resources that dominates the run. Short traces keep it cheap; RunErrors carry no stack.
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
+  // Each run numbers its resources from the start, so a run's ids do not depend on which runs
+  // came before it in the process (the CLI runs once per process; tests run many).
+  counter = 0;
   await pulumi.runtime.setMocks(mocks, project, opts.stack, false);
   const { config, secretKeys } = withOfflineSecrets(opts.config, opts.secretKeys ?? []);
   pulumi.runtime.setAllConfig(config, secretKeys);
