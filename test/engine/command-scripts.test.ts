@@ -8,14 +8,16 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { isSecretMarker, runStack, type StackRun } from "../../cli/engine/harness";
+import { isSecretMarker, type StackRun } from "../../cli/engine/harness";
 import { repoPath } from "../plan/helpers";
+import { sharedPlan, type PlanArgs } from "../support/shared-plans";
 import { requireTool, run } from "../support/tools";
 
-const STACKS: Array<[string, string]> = [
-  ["dev", repoPath("stacks", "dev", "cluster.yaml")],
-  ["hetzner", repoPath("test", "fixtures", "hetzner.yaml")],
-  ["baremetal", repoPath("test", "fixtures", "baremetal.yaml")],
+/** The runs are the plans other files make of the same stacks (sharedPlan: once per process). */
+const STACKS: Array<[string, PlanArgs]> = [
+  ["dev", { stack: "dev" }],
+  ["hetzner", { spec: repoPath("test", "fixtures", "hetzner.yaml") }],
+  ["baremetal", { spec: repoPath("test", "fixtures", "baremetal.yaml") }],
 ];
 
 interface Script {
@@ -46,7 +48,7 @@ describe("engine: every remote command script passes bash -n and shellcheck", fu
   const runs = new Map<string, StackRun>();
 
   before(async () => {
-    for (const [stack, spec] of STACKS) runs.set(stack, await runStack({ stack, config: { "kubedos:clusterSpec": spec } }));
+    for (const [stack, args] of STACKS) runs.set(stack, (await sharedPlan(args)).run);
   });
 
   for (const [stack] of STACKS) {
