@@ -60,6 +60,7 @@ export const DEFAULT_PROGRAM = path.resolve(__dirname, "..", "..", "stacks", "in
 /** Numeric-id providers: hcloud resources are referenced by number (DESIGN.md §5). */
 const NUMERIC_ID_PREFIXES = ["hcloud:"];
 
+/** Resources registered so far in the current run (numeric ids count from it; reset per run). */
 let counter = 0;
 
 const mocks: pulumi.runtime.Mocks = {
@@ -87,6 +88,9 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
   // of resources that dominates the run. Short traces keep it cheap; RunErrors carry no stack.
   const stackLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
+  // Each run numbers its resources from the start, so a run's ids do not depend on which runs
+  // came before it in the process (the CLI runs once per process; tests run many).
+  counter = 0;
   await pulumi.runtime.setMocks(mocks, project, opts.stack, false);
   const { config, secretKeys } = withOfflineSecrets(opts.config, opts.secretKeys ?? []);
   pulumi.runtime.setAllConfig(config, secretKeys);
@@ -308,7 +312,21 @@ function captureLogs(logs: StackRun["logs"]): () => void {
 function evictProgramModules(program: string): void {
   const root = path.resolve(path.dirname(program), "..");
   const owned = [path.join(root, "stacks") + path.sep, path.join(root, "components") + path.sep];
+  const evicted = new Set<NodeJS.Module>();
   for (const key of Object.keys(require.cache)) {
-    if (key === require.resolve(program) || owned.some((dir) => key.startsWith(dir))) delete require.cache[key];
+    if (key === require.resolve(program) || owned.some((dir) => key.startsWith(dir))) {
+      const m = require.cache[key];
+      if (m) evicted.add(m);
+      delete require.cache[key];
+    }
+  }
+  // A module stays listed in the `children` of whoever required it first (this file, for the
+  // program): unlisted, each run's module graph — code and module state — would stay reachable
+  // for the life of the process.
+  if (evicted.size === 0) return;
+  for (const m of Object.values(require.cache)) {
+    const children = m?.children;
+    if (!children) continue;
+    for (let i = children.length - 1; i >= 0; i--) if (evicted.has(children[i])) children.splice(i, 1);
   }
 }

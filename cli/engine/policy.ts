@@ -166,14 +166,17 @@ export async function runPolicyPack(run: StackRun, opts: { config?: PolicyConfig
     }
   };
 
+  // Each resource's properties as one Struct, shared by its analyze and analyzeStack requests.
+  const properties = run.resources.map((r) => propertiesStruct(struct, r.custom ? r.inputs : (r.outputs ?? {})));
+
   // Resource policies see each custom resource's inputs, before it is created.
-  for (const r of run.resources) {
+  for (const [i, r] of run.resources.entries()) {
     if (!r.custom) continue;
     const a = new analyzer.AnalyzeRequest();
     a.setType(r.type);
     a.setUrn(r.urn);
     a.setName(r.name);
-    a.setProperties(struct.Struct.fromJavaScript(wire(r.inputs)));
+    a.setProperties(properties[i]);
     a.setOptions(options(analyzer, r));
     collect(await call<AnalyzeResponse>(svc.analyze.bind(svc), a), r.urn);
   }
@@ -182,12 +185,12 @@ export async function runPolicyPack(run: StackRun, opts: { config?: PolicyConfig
   // (the mocks echo them as outputs), registered outputs for components.
   const s = new analyzer.AnalyzeStackRequest();
   s.setResourcesList(
-    run.resources.map((r) => {
+    run.resources.map((r, i) => {
       const ar = new analyzer.AnalyzerResource();
       ar.setType(r.type);
       ar.setUrn(r.urn);
       ar.setName(r.name);
-      ar.setProperties(struct.Struct.fromJavaScript(wire(r.custom ? r.inputs : (r.outputs ?? {}))));
+      ar.setProperties(properties[i]);
       ar.setOptions(options(analyzer, r));
       if (r.parent) ar.setParent(r.parent);
       ar.setDependenciesList(r.dependencies);
@@ -202,6 +205,22 @@ export async function runPolicyPack(run: StackRun, opts: { config?: PolicyConfig
     violations,
     ...(opts.configFile ? { configFile: opts.configFile } : {}),
   };
+}
+
+/**
+ * The properties of a request, as the engine sends them, converted to plain JavaScript at most once.
+ * The pack calls `toJavaScript()` on a resource's properties again for every policy that looks at
+ * it — every stack policy walks every resource — and that conversion was most of a plan's time.
+ * Sharing the result is safe: the pack's deserializeProperties only reads it and hands the policies
+ * a fresh copy (new objects and arrays all the way down), so no policy ever sees the shared object.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function propertiesStruct(struct: any, value: Record<string, unknown>): unknown {
+  const s = struct.Struct.fromJavaScript(wire(value));
+  const convert = s.toJavaScript as () => Record<string, unknown>;
+  let js: Record<string, unknown> | undefined;
+  s.toJavaScript = () => (js ??= convert.call(s));
+  return s;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

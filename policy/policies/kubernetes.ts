@@ -111,23 +111,9 @@ export function shippedDocuments(props: Record<string, unknown>): { docs: Shippe
   const docs: ShippedDocument[] = [];
   const unreadable: UnreadableFile[] = [];
   const read = (file: string, phase: TextPhase, content: string) => {
-    for (const d of parseAllDocuments(content)) {
-      if (d.errors.length > 0) {
-        const kinds = namedKinds(content);
-        if (kinds.length > 0) unreadable.push({ file, phase, kinds, error: d.errors[0].message.split("\n")[0] });
-        return;
-      }
-      let body: unknown;
-      try {
-        body = d.toJS();
-      } catch (err) {
-        const kinds = namedKinds(content);
-        if (kinds.length > 0) unreadable.push({ file, phase, kinds, error: (err as Error).message.split("\n")[0] });
-        return;
-      }
-      if (body && typeof body === "object" && !Array.isArray(body) && typeof (body as { kind?: unknown }).kind === "string")
-        docs.push({ file, phase, kind: (body as { kind: string }).kind, body: body as Record<string, unknown> });
-    }
+    const r = readText(content);
+    for (const d of r.docs) docs.push({ file, phase, ...d });
+    if (r.unreadable) unreadable.push({ file, phase, ...r.unreadable });
   };
   for (const { phase, text } of commandAndStdinTexts(props)) {
     const { files, rest } = heredocFiles(text);
@@ -135,6 +121,57 @@ export function shippedDocuments(props: Record<string, unknown>): { docs: Shippe
     if (namedKinds(rest).length > 0) read(`the ${phase} text`, phase, rest);
   }
   return { docs, unreadable };
+}
+
+/** What one text holds: its documents with a `kind`, in order, up to the first that does not read. */
+interface TextDocuments {
+  docs: ReadonlyArray<{ kind: string; body: Record<string, unknown> }>;
+  unreadable?: { kinds: string[]; error: string };
+}
+
+/**
+ * Parsed texts by content. Two policies read every command's files, and the nodes' commands ship
+ * many identical ones (30 distinct texts among ~150 reads for the dev stack), so each text is
+ * parsed once. The results are frozen: every reader gets the same objects. Bounded, because a
+ * process that plans many stacks (the tests) sees new texts with every spec and seed.
+ */
+const textDocuments = new Map<string, TextDocuments>();
+const TEXT_CACHE_LIMIT = 512;
+
+function readText(content: string): TextDocuments {
+  const hit = textDocuments.get(content);
+  if (hit) return hit;
+  const docs: Array<{ kind: string; body: Record<string, unknown> }> = [];
+  let unreadable: TextDocuments["unreadable"];
+  for (const d of parseAllDocuments(content)) {
+    if (d.errors.length > 0) {
+      const kinds = namedKinds(content);
+      if (kinds.length > 0) unreadable = { kinds, error: d.errors[0].message.split("\n")[0] };
+      break;
+    }
+    let body: unknown;
+    try {
+      body = d.toJS();
+    } catch (err) {
+      const kinds = namedKinds(content);
+      if (kinds.length > 0) unreadable = { kinds, error: (err as Error).message.split("\n")[0] };
+      break;
+    }
+    if (body && typeof body === "object" && !Array.isArray(body) && typeof (body as { kind?: unknown }).kind === "string")
+      docs.push({ kind: (body as { kind: string }).kind, body: body as Record<string, unknown> });
+  }
+  const r: TextDocuments = deepFreeze(unreadable ? { docs, unreadable } : { docs });
+  if (textDocuments.size >= TEXT_CACHE_LIMIT) textDocuments.clear();
+  textDocuments.set(content, r);
+  return r;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 /** The kubeadm patch files (`<target>[suffix][+patchtype].<ext>` under a patches directory) a command writes. */

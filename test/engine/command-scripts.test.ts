@@ -8,14 +8,16 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { isSecretMarker, runStack, type StackRun } from "../../cli/engine/harness";
+import { isSecretMarker, type StackRun } from "../../cli/engine/harness";
 import { repoPath } from "../plan/helpers";
+import { sharedPlan, type PlanArgs } from "../support/shared-plans";
 import { requireTool, run } from "../support/tools";
 
-const STACKS: Array<[string, string]> = [
-  ["dev", repoPath("stacks", "dev", "cluster.yaml")],
-  ["hetzner", repoPath("test", "fixtures", "hetzner.yaml")],
-  ["baremetal", repoPath("test", "fixtures", "baremetal.yaml")],
+/** The runs are the plans other files make of the same stacks (sharedPlan: once per process). */
+const STACKS: Array<[string, PlanArgs]> = [
+  ["dev", { stack: "dev" }],
+  ["hetzner", { spec: repoPath("test", "fixtures", "hetzner.yaml") }],
+  ["baremetal", { spec: repoPath("test", "fixtures", "baremetal.yaml") }],
 ];
 
 interface Script {
@@ -46,7 +48,7 @@ describe("engine: every remote command script passes bash -n and shellcheck", fu
   const runs = new Map<string, StackRun>();
 
   before(async () => {
-    for (const [stack, spec] of STACKS) runs.set(stack, await runStack({ stack, config: { "kubedos:clusterSpec": spec } }));
+    for (const [stack, args] of STACKS) runs.set(stack, (await sharedPlan(args)).run);
   });
 
   for (const [stack] of STACKS) {
@@ -75,20 +77,41 @@ describe("engine: every remote command script passes bash -n and shellcheck", fu
       // Identical texts (per-node copies of the same join script, say) are checked once.
       const unique = new Map<string, string>();
       for (const s of scripts) if (!unique.has(s.text)) unique.set(s.text, s.label);
-      let i = 0;
-      for (const [text, label] of unique) {
-        const file = path.join(dir, `${i++}.sh`);
+      const files = [...unique].map(([text, label], i) => {
+        const file = path.join(dir, `${i}.sh`);
         writeFileSync(file, text.startsWith("#!") ? text : `#!/bin/bash\n${text}\n`);
-        const syntax = await run(bash, ["-n", file]);
-        if (syntax.code !== 0) {
-          failures.push(`${label}: bash -n\n${syntax.stderr}`);
-          continue;
+        return { file, label };
+      });
+      // Every script through `bash -n` (two at a time); shellcheck for those that parse.
+      const syntax = await inPairs(files, (f) => run(bash, ["-n", f.file]));
+      const parsed = files.filter((_, i) => syntax[i].code === 0);
+      const SHELLCHECK = ["--shell=bash", "--severity=warning", "--format=gcc"];
+      // shellcheck checks each file it is given on its own: one process for all of them, and only
+      // when that one finds something, one per file, for the findings under each script's label.
+      const findings = new Map<string, string>();
+      if ((await run(sc, [...SHELLCHECK, ...parsed.map((f) => f.file)])).code !== 0) {
+        for (const f of parsed) {
+          const res = await run(sc, [...SHELLCHECK, f.file]);
+          if (res.code !== 0) findings.set(f.file, `${f.label}:\n${res.stdout}${res.stderr}`);
         }
-        const res = await run(sc, ["--shell=bash", "--severity=warning", "--format=gcc", file]);
-        if (res.code !== 0) failures.push(`${label}:\n${res.stdout}${res.stderr}`);
       }
+      files.forEach((f, i) => {
+        if (syntax[i].code !== 0) failures.push(`${f.label}: bash -n\n${syntax[i].stderr}`);
+        else if (findings.has(f.file)) failures.push(findings.get(f.file)!);
+      });
       assert.ok(unique.size >= 10, `only ${unique.size} distinct scripts in ${stack}`);
       assert.deepEqual(failures, []);
     });
   }
 });
+
+/** fn over every item, at most two at a time (the CI machine's cores); results in item order. */
+async function inPairs<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]);
+  };
+  await Promise.all([worker(), worker()]);
+  return out;
+}

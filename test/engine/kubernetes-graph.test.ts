@@ -18,6 +18,7 @@ import { JOIN_EPOCH } from "../../components/kubernetes/render-node";
 import { bootstrapToken, certificateKey, encryptionKey } from "../../components/kubernetes/tokens";
 import { deriveBytes } from "../../components/secrets/derive";
 import { DEV } from "../plan/helpers";
+import { sharedPlan } from "../support/shared-plans";
 
 const CLUSTER = "dev-lab";
 const STAGE_TYPE = "kubedos:cluster:Stage";
@@ -105,8 +106,9 @@ describe("Stages 4–6 of the dev stack (mock engine)", function () {
     doc.setIn(["spec", "kubernetes", "allowReset"], true);
     const allowReset = path.join(tmp, "dev-allow-reset.yaml");
     writeFileSync(allowReset, doc.toString());
-    // The harness drives one global Pulumi runtime: one run after the other.
-    dev = await planStack({ stack: "dev" });
+    // The harness drives one global Pulumi runtime: one run after the other. The dev plan is
+    // shared with the other files that plan it (sharedPlan).
+    dev = await sharedPlan({ stack: "dev" });
     reset = await planStack({ spec: allowReset });
     for (const r of [dev, reset]) assert.equal(r.run.error, undefined, r.run.error?.message);
     g = new Graph(dev.run.resources);

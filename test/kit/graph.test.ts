@@ -61,13 +61,16 @@ describe("kit: the DAG picture", () => {
     this.timeout(120_000);
     requireTool(this, "dot");
     const dotFile = path.join(tmp, "cli", "kit.dot");
-    const a = await kubedos(["plan", "--stack", "dev", "--graph", dotFile]);
+    const mmd = path.join(tmp, "cli", "kit.mmd");
+    // Two independent runs (different files): side by side.
+    const [a, b] = await Promise.all([
+      kubedos(["plan", "--stack", "dev", "--graph", dotFile]),
+      kubedos(["plan", "--stack", "dev", "--graph", mmd]),
+    ]);
     assert.equal(a.code, 0, a.stderr);
     assert.ok(readFileSync(dotFile, "utf8").startsWith("digraph kit {"));
     assert.ok(readFileSync(`${dotFile}.svg`, "utf8").includes("<svg"));
     assert.match(a.stdout, /^bootstrap kit: 48 HelmReleases through Flux; longest blueprint chain \(7\): bp-cilium → /m);
-    const mmd = path.join(tmp, "cli", "kit.mmd");
-    const b = await kubedos(["plan", "--stack", "dev", "--graph", mmd]);
     assert.equal(b.code, 0, b.stderr);
     assert.ok(readFileSync(mmd, "utf8").includes("flowchart LR"));
     assert.ok(!existsSync(`${mmd}.svg`));

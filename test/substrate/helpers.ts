@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { planStack, type PlanResult } from "../../cli/commands/plan";
+import type { PlanResult } from "../../cli/commands/plan";
 import { isSecretMarker, type RecordedResource, type StackRun } from "../../cli/engine/harness";
 import type { ClusterSpec } from "../../components/spec/schema";
 import { validateSpecText } from "../../components/spec/validate";
 import { buildPlan, type Plan } from "../../components/plan/plan";
+import { sharedPlan } from "../support/shared-plans";
 
 export { BAREMETAL, DEV, HETZNER, PROD, REPO_ROOT, repoPath } from "../plan/helpers";
 
@@ -72,9 +73,9 @@ export function scratch(prefix: string): { dir: string; file: (name: string, tex
   };
 }
 
-/** planStack, failing loudly when the program failed. */
+/** planStack (once per process for identical inputs: sharedPlan), failing loudly when the program failed. */
 export async function plan(args: { stack?: string; spec?: string }): Promise<PlanResult> {
-  const res = await planStack(args);
+  const res = await sharedPlan(args);
   assert.equal(res.run.error, undefined, `the program failed: ${res.run.error?.message}`);
   return res;
 }

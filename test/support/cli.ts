@@ -1,5 +1,7 @@
 /** Running the real `kubedos` CLI as a child process, as a user would. */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -26,12 +28,35 @@ export function kubedos(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cl
   });
 }
 
+/**
+ * `kubedos plan …` runs that only read the checkout, shared by the test files of one mocha process
+ * (cli-plan and cli-policy both run `plan --stack dev`): same arguments, same environment, same
+ * output. Results are frozen.
+ */
+const planRuns = new Map<string, Promise<CliResult>>();
+
+function sharedPlanRun(args: string[]): Promise<CliResult> {
+  if (args[0] !== "plan" || args.includes("--graph")) return kubedos(args);
+  // Every file an argument names (spec, program, policy config) by content, as well as by path.
+  const files = args.map((a) => {
+    const f = path.resolve(REPO_ROOT, a);
+    return existsSync(f) && statSync(f).isFile() ? createHash("sha256").update(readFileSync(f)).digest("hex") : null;
+  });
+  const key = JSON.stringify({ args, files, env: Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : 1)) });
+  let p = planRuns.get(key);
+  if (!p) {
+    p = kubedos(args).then((r) => Object.freeze({ ...r, args: Object.freeze([...r.args]) as string[] }));
+    planRuns.set(key, p);
+  }
+  return p;
+}
+
 /** Run every command with at most `limit` processes at once. */
 export async function runAll(commands: Record<string, string[]>, limit = 4): Promise<Map<string, CliResult>> {
   const out = new Map<string, CliResult>();
   const queue = Object.entries(commands);
   const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) out.set(next[0], await kubedos(next[1]));
+    for (let next = queue.shift(); next; next = queue.shift()) out.set(next[0], await sharedPlanRun(next[1]));
   };
   await Promise.all(Array.from({ length: limit }, worker));
   return out;

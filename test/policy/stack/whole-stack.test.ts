@@ -18,6 +18,7 @@ import type { RecordedResource } from "../../../cli/engine/harness";
 import { UsageError } from "../../../cli/io";
 import { ALL_POLICIES, PACK_NAME } from "../../../policy/policies";
 import { CHART_LOCKS, mirroredRepository } from "../../../components/supplychain/locks";
+import { sharedPlan } from "../../support/shared-plans";
 
 /** Repository root: this file runs from dist/test/policy/stack. */
 const REPO_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
@@ -99,7 +100,10 @@ describe("policy pack on whole stacks (in-process, mock engine)", function () {
     const allowReset = devWith("dev-allow-reset.yaml", ["spec", "kubernetes", "allowReset"], true);
     const disabled = path.join(tmp, "disable-substrate-protected.json");
     writeFileSync(disabled, JSON.stringify({ "substrate-protected": "disabled" }));
-    // The harness drives one global Pulumi runtime: the runs go one after another.
+    // The harness drives one global Pulumi runtime: the runs go one after another. Other files
+    // plan the same stacks and fixtures, so those run once per process (sharedPlan); the rest,
+    // this file's own variants, run here, in this order (disabledVm last: see "restores every level").
+    const shared = new Set(["dev", "prod", "hetzner", "baremetal", "seed"]);
     const plans: Record<string, Parameters<typeof planStack>[0]> = {
       dev: { stack: "dev" },
       prod: { stack: "prod" },
@@ -122,7 +126,7 @@ describe("policy pack on whole stacks (in-process, mock engine)", function () {
       prodLatestImage: { stack: "prod", program: program("latest-image") },
       disabledVm: { spec: DEV_SPEC, program: program("unprotected-vm"), policyConfig: disabled },
     };
-    for (const [k, args] of Object.entries(plans)) runs[k] = await planStack(args);
+    for (const [k, args] of Object.entries(plans)) runs[k] = await (shared.has(k) ? sharedPlan : planStack)(args);
   });
 
   after(() => rmSync(tmp, { recursive: true, force: true }));
