@@ -176,11 +176,13 @@ export const bindingKey = (b: Binding): string => `${b.exchange}/${b.queue}/${b.
 
 export function desiredBroker(env: EnvironmentSpec): DesiredBroker {
   const b = env.broker ?? {};
+  // A fanout exchange ignores routing keys (AMQP 0-9-1 §3.1.3.2): normalised to "" so they cannot differ.
+  const fanout = new Set((b.exchanges ?? []).filter((e) => e.type === "fanout").map((e) => e.name));
   return {
     exchanges: (b.exchanges ?? []).map((e) => ({ name: e.name, type: e.type, durable: e.durable ?? true })).sort(byName),
     queues: (b.queues ?? []).map((q) => ({ name: q.name, durable: q.durable ?? true })).sort(byName),
     bindings: (b.bindings ?? [])
-      .map((x) => ({ exchange: x.exchange, queue: x.queue, routingKey: x.routingKey ?? "" }))
+      .map((x) => ({ exchange: x.exchange, queue: x.queue, routingKey: fanout.has(x.exchange) ? "" : (x.routingKey ?? "") }))
       .sort((x, y) => (bindingKey(x) < bindingKey(y) ? -1 : bindingKey(x) > bindingKey(y) ? 1 : 0)),
     publishConfirms: b.publishConfirms ?? true,
   };

@@ -58,6 +58,17 @@ export const environmentNames: ConstraintRule = {
       dup("exchange", "broker.exchanges", "", d, at("broker", "exchanges", d.index, "name"));
     for (const d of duplicates(broker.queues ?? [], (q) => q.name))
       dup("queue", "broker.queues", "", d, at("broker", "queues", d.index, "name"));
+    const exchangeNames = new Set((broker.exchanges ?? []).map((e) => e.name));
+    (broker.queues ?? []).forEach((q, i) => {
+      if (exchangeNames.has(q.name))
+        out.push(
+          error(
+            "environment-names",
+            at("broker", "queues", i, "name"),
+            `queue ${JSON.stringify(q.name)} has the name of an exchange; on NATS JetStream both are streams of one namespace, so give the queue another name`,
+          ),
+        );
+    });
     for (const d of duplicates(broker.bindings ?? [], (b) => `${b.exchange} → ${b.queue} (${JSON.stringify(b.routingKey ?? "")})`))
       dup("binding", "broker.bindings", "", d, at("broker", "bindings", d.index));
     const classes = env.vector?.classes ?? [];
