@@ -10,6 +10,7 @@ import { createKubernetesStages, readCaBundle } from "./kubernetes/apply";
 import { initNode } from "./kubernetes/kubeadm";
 import { resolveKubernetes } from "./supplychain/locks";
 import { createBackplane } from "./backplane/apply";
+import { createEnvironment } from "./environment/apply";
 import { rotationEpoch } from "./backplane/keys";
 import { createFirstboot } from "./firstboot/apply";
 import { renderCloudInit } from "./firstboot/cloud-init";
@@ -85,6 +86,8 @@ export async function runProgram(): Promise<Record<string, unknown>> {
         stages: { enrollment: cluster.stage("enrollment"), converge: cluster.stage("converge"), kubernetes: cluster.stage("kubernetes") },
       })
     : undefined;
+  // The environment profile (seed 004): reconcilers after the kit blueprints that serve them.
+  const environment = createEnvironment({ plan, spec, seed, stage: cluster.stage("kubernetes"), kitReleases: kube?.kit.releases });
   return {
     ...planExports(plan, cluster),
     // How kubedos reaches each node (`substrate` above stays the substrate type).
@@ -113,6 +116,8 @@ export async function runProgram(): Promise<Record<string, unknown>> {
           acceptance: kube.kit.acceptance,
         }
       : null,
+    // Per reconciler: last apply status, generation, desired hash, idempotency key (no secret).
+    environment: environment?.status ?? null,
   };
 }
 
