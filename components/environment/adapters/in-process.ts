@@ -91,6 +91,10 @@ export class InProcessBus implements EventBus {
     }
     // In process, routing is the confirm: the promise settles once every bound queue holds the message.
   }
+  /** Messages waiting on `queue`. */
+  depth(queue: string): number {
+    return this.messages.get(queue)?.length ?? 0;
+  }
   /** Take every message queued on `queue` (a consumer in the same process). */
   take(queue: string): Buffer[] {
     const q = this.messages.get(queue) ?? [];
