@@ -201,7 +201,6 @@ export interface S3Server {
 export const S3RVER_KEY = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
 export async function startS3rver(): Promise<S3Server> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const S3rver = require("s3rver") as new (opts: Record<string, unknown>) => {
     middleware: Array<(ctx: { method: string; url: string }, next: () => Promise<void>) => Promise<void>>;
     run(): Promise<{ port: number }>;
