@@ -1413,6 +1413,14 @@ const RULES: Record<string, RuleCases> = {
         contains: ['property of class Doc: "title" is declared twice'],
       },
       {
+        when: "a queue takes the name of an exchange (one stream namespace on NATS)",
+        base: "proxmox",
+        edits: [...ENV_SET, { set: "spec.environment.broker.queues[0].name", to: "events" }],
+        path: "spec.environment.broker.queues[0].name",
+        at: (t) => after(t, "queues:", "name: "),
+        contains: ['queue "events" has the name of an exchange'],
+      },
+      {
         when: "a property uses the reserved name vector",
         base: "proxmox",
         edits: [
@@ -1522,6 +1530,18 @@ const RULES: Record<string, RuleCases> = {
         path: "spec.environment.objectStorage.endpoint",
         at: (t) => after(t, "objectStorage:", "endpoint: "),
         contains: ["the Service of bp-seaweedfs, but bp-seaweedfs is not in the kit", "kubernetes.enabled is false"],
+      },
+      {
+        when: "the event bus is the kit's NATS but the kit drops bp-nats-jetstream",
+        base: "proxmox",
+        edits: [
+          ...ENV_SET,
+          { set: "spec.kit", to: { domain: "lab.example", drop: ["openmeter", "nats-jetstream"] } },
+          { set: "spec.environment.eventBus", to: { adapter: "nats", url: "nats://nats.nats.svc.cluster.local:4222" } },
+        ],
+        path: "spec.environment.eventBus.url",
+        at: (t) => after(t, "eventBus:", "url: "),
+        contains: ["the Service of bp-nats-jetstream, but bp-nats-jetstream is not in the kit (kit.drop or the profile leaves it out)"],
       },
       {
         when: "a local adapter carries an endpoint",
