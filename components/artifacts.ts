@@ -21,6 +21,8 @@ import { deriveBytes, nodeHostKey } from "./secrets/derive";
 import type { ClusterSpec } from "./spec/schema";
 import { resolveKubernetes } from "./supplychain/locks";
 import type { ExtraGate } from "./acceptance/report";
+import { COMPONENTS, environmentProfile } from "./environment/profile";
+import { environmentGates, type EnvironmentStatus } from "./environment/status";
 
 export interface RenderedFile {
   path: string;
@@ -164,4 +166,33 @@ export function kitGate(spec: ClusterSpec): ExtraGate[] {
 /** A non-secret name for the seed (HKDF, one-way): which seed made a bundle, without the seed. */
 export function seedId(seed: string, cluster: string): string {
   return `hkdf-sha256:${deriveBytes(seed, { cluster, component: "recovery-bundle", purpose: "seed-id" }, 16).toString("hex")}`;
+}
+
+/**
+ * The environment reconcilers (seed 004 §6) as a report gate: one check per component from its
+ * last apply (components/environment/status.ts).
+ */
+export function environmentGate(status: EnvironmentStatus): ExtraGate {
+  return {
+    name: "environment",
+    title: "Environment profile reconcilers (seed 004)",
+    checks: environmentGates(status).map((g) => ({ ...g, source: "pulumi" as const })),
+  };
+}
+
+/** A render applies nothing: the profile's components are listed as not run. */
+export function renderedEnvironmentGate(spec: ClusterSpec): ExtraGate[] {
+  const profile = environmentProfile(spec);
+  if (!profile) return [];
+  return [
+    {
+      name: "environment",
+      title: "Environment profile reconcilers (seed 004)",
+      checks: COMPONENTS.map((c) => ({
+        id: `environment-${c}`,
+        status: "not-run" as const,
+        evidence: `${profile[c].adapter.kind} adapter; applied by pulumi up (its Stage 6 reconciler)`,
+      })),
+    },
+  ];
 }

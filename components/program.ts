@@ -12,6 +12,7 @@ import { createKubernetesStages, readCaBundle } from "./kubernetes/apply";
 import { initNode } from "./kubernetes/kubeadm";
 import { resolveKubernetes } from "./supplychain/locks";
 import { createBackplane } from "./backplane/apply";
+import { createEnvironment } from "./environment/apply";
 import { rotationEpoch } from "./backplane/keys";
 import { createFirstboot } from "./firstboot/apply";
 import { renderCloudInit } from "./firstboot/cloud-init";
@@ -92,8 +93,10 @@ export async function runProgram(): Promise<Record<string, unknown>> {
         stages: { enrollment: cluster.stage("enrollment"), converge: cluster.stage("converge"), kubernetes: cluster.stage("kubernetes") },
       })
     : undefined;
+  // The environment profile (seed 004): reconcilers after the kit blueprints that serve them.
+  const environment = createEnvironment({ plan, spec, seed, stage: cluster.stage("kubernetes"), kitReleases: kube?.kit.releases });
   // Stage 7: the acceptance gates run on the nodes, then the seal over the rebuild anchors — which
-  // cannot exist before the gates' evidence does (seed 001 §14.3).
+  // cannot exist before the gates' evidence (and the reconcilers' status) does (seed 001 §14.3).
   const gates = createAcceptanceGates(cluster.stage("seal"), plan, spec, substrate.nodes, sshKey);
   const anchors = createAnchors({
     stage: cluster.stage("seal"),
@@ -106,6 +109,7 @@ export async function runProgram(): Promise<Record<string, unknown>> {
     wireguardEpoch: epoch,
     gates,
     ...(kube ? { kitProbes: kube.kit.probes } : {}),
+    ...(environment ? { environment: { reconcilers: [...environment.reconcilers.values()], status: pulumi.all(environment.status) } } : {}),
     ...(config.get(CONFIG.signingKey) !== undefined ? { signingKeyPem: config.requireSecret(CONFIG.signingKey) } : {}),
   });
   return {
@@ -136,6 +140,8 @@ export async function runProgram(): Promise<Record<string, unknown>> {
           acceptance: kube.kit.acceptance,
         }
       : null,
+    // Per reconciler: last apply status, generation, desired hash, idempotency key (no secret).
+    environment: environment?.status ?? null,
     // The rebuild anchors (seed 001 §16): artifact manifest, locks, SBOM, provenance, signatures,
     // the rendered spec, runbooks and the acceptance report — the same files `kubedos render` writes.
     anchors: anchors.exports,

@@ -315,7 +315,8 @@ function sealLine(resources: RecordedResource[], byUrn: Map<string, RecordedReso
   const deps = seal.dependencies.map((d) => byUrn.get(d)).filter((r): r is RecordedResource => r !== undefined);
   const gates = deps.filter((r) => typeof r.inputs.create === "string" && r.inputs.create.startsWith(GATE_MARKER)).map((r) => r.name);
   const probes = deps.filter((r) => typeof r.inputs.create === "string" && r.inputs.create.startsWith("# kubedos: readiness of")).length;
+  const reconcilers = deps.filter((r) => r.type === "pulumi-nodejs:dynamic/kubedos-environment:Reconciler").length;
   return [
-    `seal: ${seal.name} after ${gates.length} acceptance gate command(s) (${gates.join(", ")})${probes ? ` and ${probes} bootstrap-kit readiness probe(s)` : ""}; it refuses to seal unless every required gate passes`,
+    `seal: ${seal.name} after ${gates.length} acceptance gate command(s) (${gates.join(", ")})${probes ? `, ${probes} bootstrap-kit readiness probe(s)` : ""}${reconcilers ? `, ${reconcilers} environment reconciler(s)` : ""}; it refuses to seal unless every required gate passes`,
   ];
 }

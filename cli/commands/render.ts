@@ -21,7 +21,7 @@ import { buildPlan, type Plan } from "../../components/plan/plan";
 import type { ClusterSpec } from "../../components/spec/schema";
 import { OFFLINE_PLACEHOLDER_SEED } from "../engine/harness";
 import { sealBundle, type BundleFile, type SealResult } from "../../components/anchors/bundle";
-import { kitGate, renderArtifacts, seedId, type RenderedFile } from "../../components/artifacts";
+import { kitGate, renderArtifacts, renderedEnvironmentGate, seedId, type RenderedFile } from "../../components/artifacts";
 export { renderArtifacts, seedId, type RenderedFile } from "../../components/artifacts";
 import { buildFacts } from "../../components/anchors/facts";
 import { seedSigningKey, suppliedSigningKey, type SigningKey } from "../../components/anchors/signing";
@@ -103,7 +103,7 @@ export async function renderBundle(plan: Plan, spec: ClusterSpec, seed: string, 
     seedId: seedId(seed, plan.cluster.name),
     observations: evidence.flatMap((e) => e.observations),
     drills: evidence.flatMap((e) => e.drills),
-    extraGates: kitGate(spec),
+    extraGates: [...kitGate(spec), ...renderedEnvironmentGate(spec)],
     evidenceSources: evidence.map((e) => e.source),
   });
   return { files: [...files, ...sealed.files], notes, sealed };

@@ -10,7 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type { Observation } from "../acceptance/report";
 import { blockingGates } from "../acceptance/report";
-import { kitGate, renderArtifacts, seedId } from "../artifacts";
+import { environmentGate, kitGate, renderArtifacts, seedId } from "../artifacts";
+import type { EnvironmentStatus } from "../environment/status";
 import type { Plan } from "../plan/plan";
 import type { ClusterSpec } from "../spec/schema";
 import type { Stage } from "../stage";
@@ -29,6 +30,8 @@ export interface AnchorsInput {
   seed: pulumi.Output<string>;
   wireguardEpoch: number;
   gates: { commands: Map<string, command.remote.Command>; observations: pulumi.Output<Observation[]> };
+  /** The environment reconcilers (seed 004) and their status: gates of the report, and waited for. */
+  environment?: { reconcilers: pulumi.Resource[]; status: pulumi.Output<EnvironmentStatus> };
   /** kubedos:signingKey: a supplied Ed25519 key (PEM) instead of the seed-derived one. */
   signingKeyPem?: pulumi.Output<string>;
   /** The bootstrap kit's readiness probes by blueprint (their success is evidence). */
@@ -59,9 +62,10 @@ export function createAnchors(i: AnchorsInput): AnchorsResult {
           source: "pulumi",
         })),
     );
+  const envStatus: pulumi.Input<EnvironmentStatus | null> = i.environment?.status ?? null;
   const sealed = pulumi
-    .all([i.seed, i.gates.observations, probeObservations, i.signingKeyPem ?? ""])
-    .apply(async ([seed, gateObs, probeObs, keyPem]) => {
+    .all([i.seed, i.gates.observations, probeObservations, i.signingKeyPem ?? "", envStatus])
+    .apply(async ([seed, gateObs, probeObs, keyPem, env]) => {
       const observations = [...gateObs, ...probeObs];
       const finished = observations
         .map((o) => o.finishedAt)
@@ -83,7 +87,7 @@ export function createAnchors(i: AnchorsInput): AnchorsResult {
         seedId: seedId(seed, plan.cluster.name),
         observations,
         drills: [],
-        extraGates: kitGate(spec),
+        extraGates: [...kitGate(spec), ...(env ? [environmentGate(env)] : [])],
         evidenceSources: observations.length ? [{ kind: "pulumi", ref: `pulumi up of stack ${i.stack}` }] : [],
       });
       // Only the anchor files leave this function: the rendered artifacts (secrets among them)
@@ -134,7 +138,9 @@ export function createAnchors(i: AnchorsInput): AnchorsResult {
       acceptance: open.acceptance,
       blocking: open.blocking,
     },
-    i.stage.childOpts({ dependsOn: [...i.gates.commands.values(), ...(i.kitProbes?.values() ?? [])] }),
+    i.stage.childOpts({
+      dependsOn: [...i.gates.commands.values(), ...(i.kitProbes?.values() ?? []), ...(i.environment?.reconcilers ?? [])],
+    }),
   );
   return { seal, exports: pulumi.all([open.anchors, seal.id]).apply(([a]) => a as Record<string, unknown>) };
 }

@@ -13,6 +13,7 @@
  * (`npm run docs`), so the comment on a field is its documentation.
  */
 import { z } from "zod";
+import { EnvironmentSchema } from "./environment-schema";
 
 /** A DNS-1123 label: lower-case alphanumerics and '-', 1–63 chars, used in hostnames. */
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (a-z, 0-9, '-', 1–63 chars)");
@@ -650,6 +651,11 @@ export const ClusterSpecSchema = z.strictObject({
      * answer under. Absent: the omantel-1 kit under `<metadata.name>.kubedos.local`.
      */
     kit: KitSchema.optional(),
+    /**
+     * Extension. The environment profile (seed 004 §2–§6): buckets, broker objects and vector schema,
+     * reconciled idempotently through one adapter per port. Absent: nothing to reconcile.
+     */
+    environment: EnvironmentSchema.optional(),
   }),
 });
 

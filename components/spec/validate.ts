@@ -40,6 +40,7 @@ const SECTIONS: readonly Section[] = [
   "orchestration",
   "kubernetes",
   "acceptance",
+  "environment",
 ];
 
 export function validateSpecText(text: string, file: string, opts: ValidateOptions = {}): ValidationResult {

@@ -64,7 +64,9 @@ describe("engine: Stage 7 (acceptance gates, seal, anchors export) of the dev st
     const gates = dev.run.resources.filter((r) => r.type === COMMAND && r.name.startsWith("dev-lab-gate-"));
     const probes = dev.run.resources.filter((r) => r.type === COMMAND && r.name.startsWith("dev-lab-probe-bp-"));
     assert.equal(probes.length, 48);
-    for (const r of [...gates, ...probes]) assert.ok(deps.has(r.name), `the seal does not wait for ${r.name}`);
+    const reconcilers = dev.run.resources.filter((r) => r.name.startsWith("dev-lab-environment-"));
+    assert.equal(reconcilers.length, 3, "storage, broker and vector reconcilers");
+    for (const r of [...gates, ...probes, ...reconcilers]) assert.ok(deps.has(r.name), `the seal does not wait for ${r.name}`);
     assert.ok(
       dev.policy!.policies.some((p) => p.name === "seal-after-acceptance"),
       "seal-after-acceptance is not in the pack",
@@ -81,7 +83,17 @@ describe("engine: Stage 7 (acceptance gates, seal, anchors export) of the dev st
     assert.equal(canonicalJson(anchors.locks), canonicalJson(buildLocks(plan, spec)));
     const sigs = anchors.signatures as Record<string, string>;
     assert.equal(sigs.signingKey, publicKeyPem(seedSigningKey(SEED, "dev-lab").publicKey));
-    assert.equal((anchors.acceptanceReport as { status: string }).status, "incomplete");
+    const report = anchors.acceptanceReport as {
+      status: string;
+      gates: Array<{ name: string; checks: Array<{ id: string; status: string }> }>;
+    };
+    assert.equal(report.status, "incomplete");
+    // The environment reconcilers' status is a gate of the report (pending under the mock engine: not run).
+    const env = report.gates.find((g) => g.name === "environment");
+    assert.deepEqual(
+      env?.checks.map((c) => `${c.id}:${c.status}`),
+      ["environment-storage:not-run", "environment-broker:not-run", "environment-vector:not-run"],
+    );
     const manifest = anchors.artifactManifest as { files: Array<{ path: string }> };
     const { files } = await renderArtifacts(plan, spec, SEED, 0);
     for (const f of files)

@@ -89,6 +89,28 @@ const FREE_NODE_RANGE_IP = (() => {
   return `10.0.10.${HOST_OFFSET + (free as number)}`;
 })();
 
+// ---------------------------------------------------------------- environment profile
+
+/** A clean environment profile with every kind of object (local adapters). */
+const ENV_OK = {
+  buckets: [
+    {
+      name: "artifacts",
+      versioning: true,
+      lifecycle: [{ id: "expire-tmp", prefix: "tmp/", expirationDays: 7 }],
+      tags: { owner: "platform" },
+    },
+    { name: "scratch" },
+  ],
+  broker: {
+    exchanges: [{ name: "events", type: "topic" }],
+    queues: [{ name: "billing" }],
+    bindings: [{ exchange: "events", queue: "billing", routingKey: "billing.*" }],
+  },
+  vector: { classes: [{ name: "Document", dimensions: 384, properties: [{ name: "title", dataType: "text" }] }] },
+};
+const ENV_SET: Edit[] = [{ set: "spec.environment", to: ENV_OK }];
+
 // ---------------------------------------------------------------- the table
 
 const inv = (i: number, rest = ""): string => `spec.nodes.inventory[${i}]${rest}`;
@@ -1347,6 +1369,187 @@ const RULES: Record<string, RuleCases> = {
         path: "spec.kit.include[1]",
         at: (t) => pos(t, "kit:", "include:", "kedda"),
         contains: ['unknown blueprint "kedda"', "did you mean keda?"],
+      },
+    ],
+  },
+  "environment-names": {
+    pass: [
+      { name: "no environment section", base: "proxmox" },
+      { name: "the environment of the prod stack's shape", base: "proxmox", edits: [{ set: "spec.environment", to: ENV_OK }] },
+    ],
+    fail: [
+      {
+        when: "two buckets share a name",
+        base: "proxmox",
+        edits: [{ set: "spec.environment", to: { ...ENV_OK, buckets: [...ENV_OK.buckets, { name: "artifacts" }] } }],
+        path: "spec.environment.buckets[2].name",
+        at: (t) => after(t, "environment:", "name: scratch", "name: "),
+        contains: ['bucket "artifacts" is declared twice', "buckets[0] and buckets[2]"],
+      },
+      {
+        when: "a class declares a property twice",
+        base: "hetzner",
+        edits: [
+          {
+            set: "spec.environment",
+            to: {
+              vector: {
+                classes: [
+                  {
+                    name: "Doc",
+                    dimensions: 8,
+                    properties: [
+                      { name: "title", dataType: "text" },
+                      { name: "title", dataType: "int" },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        ],
+        path: "spec.environment.vector.classes[0].properties[1].name",
+        at: (t) => after(t, "environment:", "name: title", "name: "),
+        contains: ['property of class Doc: "title" is declared twice'],
+      },
+      {
+        when: "a queue takes the name of an exchange (one stream namespace on NATS)",
+        base: "proxmox",
+        edits: [...ENV_SET, { set: "spec.environment.broker.queues[0].name", to: "events" }],
+        path: "spec.environment.broker.queues[0].name",
+        at: (t) => after(t, "queues:", "name: "),
+        contains: ['queue "events" has the name of an exchange'],
+      },
+      {
+        when: "a property uses the reserved name vector",
+        base: "proxmox",
+        edits: [
+          {
+            set: "spec.environment",
+            to: { vector: { classes: [{ name: "Doc", dimensions: 8, properties: [{ name: "vector", dataType: "text" }] }] } },
+          },
+        ],
+        path: "spec.environment.vector.classes[0].properties[0].name",
+        at: (t) => after(t, "environment:", "properties:", "name: "),
+        contains: ['property "vector" of class Doc is reserved'],
+      },
+    ],
+  },
+  "environment-references": {
+    pass: [
+      {
+        name: "bindings naming declared objects and rules with actions",
+        base: "proxmox",
+        edits: [{ set: "spec.environment", to: ENV_OK }],
+      },
+    ],
+    fail: [
+      {
+        when: "a binding names an exchange that is not declared",
+        base: "proxmox",
+        edits: [...ENV_SET, { set: "spec.environment.broker.bindings", to: [{ exchange: "event", queue: "billing" }] }],
+        path: "spec.environment.broker.bindings[0].exchange",
+        at: (t) => after(t, "bindings:", "exchange: "),
+        contains: ['names exchange "event"', "declared: events"],
+      },
+      {
+        when: "a binding names a queue that is not declared",
+        base: "baremetal",
+        edits: [...ENV_SET, { set: "spec.environment.broker.bindings[0].queue", to: "billings" }],
+        path: "spec.environment.broker.bindings[0].queue",
+        at: (t) => after(t, "bindings:", "queue: "),
+        contains: ['names queue "billings"', "declared: billing"],
+      },
+      {
+        when: "a lifecycle rule has no action",
+        base: "proxmox",
+        edits: [...ENV_SET, { set: "spec.environment.buckets[0].lifecycle[0]", to: { id: "idle", prefix: "tmp/" } }],
+        path: "spec.environment.buckets[0].lifecycle[0].id",
+        at: (t) => after(t, "lifecycle:", "id: "),
+        contains: ["lifecycle rule idle of bucket artifacts has no action"],
+      },
+      {
+        when: "a lifecycle rule expires noncurrent versions of an unversioned bucket",
+        base: "proxmox",
+        severity: "warning",
+        edits: [...ENV_SET, { set: "spec.environment.buckets[1].lifecycle", to: [{ id: "old", noncurrentExpirationDays: 3 }] }],
+        path: "spec.environment.buckets[1].lifecycle[0].noncurrentExpirationDays",
+        at: (t) => after(t, "name: scratch", "noncurrentExpirationDays: "),
+        contains: ["bucket scratch is not versioned (versioning: false)"],
+      },
+    ],
+  },
+  "environment-adapters": {
+    pass: [
+      { name: "the local adapters (no endpoint)", base: "proxmox", edits: [{ set: "spec.environment", to: ENV_OK }] },
+      {
+        name: "real adapters on the kit's services and on an external broker",
+        base: "proxmox",
+        edits: [
+          ...ENV_SET,
+          { set: "spec.environment.objectStorage", to: { adapter: "s3", endpoint: "http://seaweedfs.seaweedfs.svc.cluster.local:8333" } },
+          { set: "spec.environment.eventBus", to: { adapter: "rabbitmq", url: "amqps://mq.lab.example:5671/", username: "app" } },
+          { set: "spec.environment.vectorIndex", to: { adapter: "pgvector", url: "postgres://app@vector-rw.cnpg-system.svc:5432/vector" } },
+        ],
+      },
+    ],
+    fail: [
+      {
+        when: "the NATS adapter has no url",
+        base: "proxmox",
+        edits: [...ENV_SET, { set: "spec.environment.eventBus", to: { adapter: "nats" } }],
+        path: "spec.environment.eventBus.adapter",
+        at: (t) => after(t, "eventBus:", "adapter: "),
+        contains: ["eventBus.adapter nats needs eventBus.url", "nats://"],
+      },
+      {
+        when: "the pgvector url is not a postgres URL",
+        base: "proxmox",
+        edits: [...ENV_SET, { set: "spec.environment.vectorIndex", to: { adapter: "pgvector", url: "http://db.lab.example:5432" } }],
+        path: "spec.environment.vectorIndex.url",
+        at: (t) => after(t, "vectorIndex:", "url: "),
+        contains: ['"http://db.lab.example:5432" is not a postgres:// or postgresql:// URL'],
+      },
+      {
+        when: "the RabbitMQ url carries a password",
+        base: "hetzner",
+        edits: [...ENV_SET, { set: "spec.environment.eventBus", to: { adapter: "rabbitmq", url: "amqp://app:hunter2@mq.lab.example/" } }],
+        path: "spec.environment.eventBus.url",
+        at: (t) => after(t, "eventBus:", "url: "),
+        contains: ["eventBus.url carries a password"],
+      },
+      {
+        when: "the S3 endpoint is SeaweedFS's Service but Kubernetes (and so the kit) is off",
+        base: "proxmox",
+        edits: [
+          ...ENV_SET,
+          { set: "spec.kubernetes.enabled", to: false },
+          { set: "spec.acceptance.required", to: ["backplane-matrix"] },
+          { set: "spec.environment.objectStorage", to: { adapter: "s3", endpoint: "http://seaweedfs.seaweedfs.svc.cluster.local:8333" } },
+        ],
+        path: "spec.environment.objectStorage.endpoint",
+        at: (t) => after(t, "objectStorage:", "endpoint: "),
+        contains: ["the Service of bp-seaweedfs, but bp-seaweedfs is not in the kit", "kubernetes.enabled is false"],
+      },
+      {
+        when: "the event bus is the kit's NATS but the kit drops bp-nats-jetstream",
+        base: "proxmox",
+        edits: [
+          ...ENV_SET,
+          { set: "spec.kit", to: { domain: "lab.example", drop: ["openmeter", "nats-jetstream"] } },
+          { set: "spec.environment.eventBus", to: { adapter: "nats", url: "nats://nats.nats.svc.cluster.local:4222" } },
+        ],
+        path: "spec.environment.eventBus.url",
+        at: (t) => after(t, "eventBus:", "url: "),
+        contains: ["the Service of bp-nats-jetstream, but bp-nats-jetstream is not in the kit (kit.drop or the profile leaves it out)"],
+      },
+      {
+        when: "a local adapter carries an endpoint",
+        base: "proxmox",
+        edits: [...ENV_SET, { set: "spec.environment.objectStorage", to: { adapter: "filesystem", endpoint: "http://minio:9000" } }],
+        path: "spec.environment.objectStorage.endpoint",
+        at: (t) => after(t, "objectStorage:", "endpoint: "),
+        contains: ["objectStorage.endpoint is read only by the s3 adapter, not filesystem"],
       },
     ],
   },

@@ -15,6 +15,7 @@ import {
   planePorts,
   underlayAddresses,
 } from "./network";
+import { environmentAdapters, environmentNames, environmentReferences } from "./environment";
 import { kitDependencies } from "./kit";
 import { kubernetesVersion, podNetworkOverlap } from "./kubernetes";
 import { airgapMirrors } from "./mirrors";
@@ -63,6 +64,9 @@ export const CONSTRAINT_RULES: readonly ConstraintRule[] = [
   kubernetesVersion,
   podNetworkOverlap,
   kitDependencies,
+  environmentNames,
+  environmentReferences,
+  environmentAdapters,
 ];
 
 /** The rule ids `validate` can report, `schema` first. */

@@ -11,7 +11,16 @@ export interface Finding {
 
 /** Top-level sections of the document; a rule runs only when the sections it reads passed the schema. */
 export type Section =
-  "metadata" | "substrate" | "nodes" | "networking" | "security" | "storage" | "orchestration" | "kubernetes" | "acceptance";
+  | "metadata"
+  | "substrate"
+  | "nodes"
+  | "networking"
+  | "security"
+  | "storage"
+  | "orchestration"
+  | "kubernetes"
+  | "acceptance"
+  | "environment";
 
 export interface ConstraintRule {
   /** Stable rule id (DESIGN.md §4). */

@@ -25,6 +25,11 @@ const GATES: TestStackResource[] = [
   gate("gate-cilium", "cilium-health + hubble-flows"),
   gate("gate-observability", "observability-stack"),
 ];
+const RECONCILER: TestStackResource = {
+  type: "pulumi-nodejs:dynamic/kubedos-environment:Reconciler",
+  name: "dev-lab-environment-storage",
+  props: { component: "storage" },
+};
 const PROBE: TestStackResource = {
   type: CMD,
   name: "dev-lab-probe-bp-cilium",
@@ -41,18 +46,19 @@ function stack(
   } = {},
 ): TestStackResource[] {
   const gates = (opts.gates ?? GATES).filter((g) => g.name !== opts.drop);
-  const deps = [...gates, PROBE].map((r) => r.name);
+  const deps = [...gates, PROBE, RECONCILER].map((r) => r.name);
   const seal = (name: string): TestStackResource => ({
     type: DYN,
     name,
     props: { kind: SEAL_KIND, artifactName: "a", manifestSha256: "m", acceptance: "incomplete", blocking: [] },
-    dependencies: (opts.sealDeps ?? ((n) => n))(deps).map((n) => urnOf(CMD, n)),
+    dependencies: (opts.sealDeps ?? ((n) => n))(deps).map((n) => (n === RECONCILER.name ? urnOf(RECONCILER.type, n) : urnOf(CMD, n))),
   });
   return [
     clusterComponent(),
     specStage(DEV_SPEC),
     ...gates,
     PROBE,
+    RECONCILER,
     ...(opts.noSeal ? [] : [seal("dev-lab-seal")]),
     ...(opts.extraSeal ? [seal("dev-lab-seal-2")] : []),
   ];
@@ -72,6 +78,12 @@ describe("seal-after-acceptance (seal.ts)", () => {
   it("fails when the seal does not wait for a readiness probe", () => {
     assert.deepEqual(runStackPolicy(sealAfterAcceptance, stack({ sealDeps: (d) => d.filter((n) => n !== PROBE.name) })), [
       "The seal dev-lab-seal must wait for dev-lab-probe-bp-cilium: it does not depend on it, directly or through other resources, so it could seal before that evidence is recorded.",
+    ]);
+  });
+
+  it("fails when the seal does not wait for an environment reconciler", () => {
+    assert.deepEqual(runStackPolicy(sealAfterAcceptance, stack({ sealDeps: (d) => d.filter((n) => n !== RECONCILER.name) })), [
+      "The seal dev-lab-seal must wait for dev-lab-environment-storage: it does not depend on it, directly or through other resources, so it could seal before that evidence is recorded.",
     ]);
   });
 

@@ -171,6 +171,21 @@ const RULE_CASES: Record<string, RuleCase> = {
       "The ClusterSpec must satisfy kit-dependencies: spec.kit.drop[0]: cannot drop bp-seaweedfs: bp-harbor, bp-loki, bp-mimir, bp-tempo and bp-velero depend on it (Flux would never install them without it); drop them too or keep bp-seaweedfs",
     ],
   },
+  "environment-names": {
+    when: "the environment declares the queue audit twice",
+    edit: (s) => s.spec.environment!.broker!.queues!.push({ name: "audit" }),
+    literal: [
+      'The ClusterSpec must satisfy environment-names: spec.environment.broker.queues[1].name: queue "audit" is declared twice (broker.queues[0] and broker.queues[1]); give each a unique name or merge them',
+    ],
+  },
+  "environment-references": {
+    when: "a binding names the undeclared exchange evnts",
+    edit: (s) => (s.spec.environment!.broker!.bindings![0].exchange = "evnts"),
+  },
+  "environment-adapters": {
+    when: "the event bus is NATS without a url",
+    edit: (s) => (s.spec.environment!.eventBus = { adapter: "nats" }),
+  },
   "acceptance-gates": {
     when: "hubble-flows is required but Hubble is off",
     edit: (s) => (s.spec.kubernetes.cni.hubble = false),

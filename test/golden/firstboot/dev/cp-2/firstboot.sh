@@ -41,7 +41,7 @@ LC_ALL=C
 export PATH LC_ALL
 
 readonly NODE='cp-2'
-readonly SPEC_DIGEST='sha256:cd9912c8b5e914bef8390729476ba1dfdb6e5b7863ee2e706a5300e4b04ef03a'
+readonly SPEC_DIGEST='sha256:8ddab788d637042e53b292dd3930f66a283d1a7c3b38bf078a2e9df85a7517cf'
 readonly MIRROR_URL='http://mirror.lab.example/debian'
 readonly SYSCTL_FILE="${ROOT}/etc/sysctl.d/90-kubedos.conf"
 readonly NFT_FILE="${ROOT}/etc/nftables.conf"
@@ -250,7 +250,7 @@ step_identity() {
 {
   "schema": "kubedos.ca/identity/v1",
   "identity": {"cluster":"dev-lab","node":"cp-2","role":"control-plane","failureDomain":"rack-b","ordinal":135,"planes":{"wg1":"10.111.0.145","wg2":"10.112.0.145","wg3":"10.113.0.145"}},
-  "firstboot": {"artifactVersion":"0.1.0","specDigest":"sha256:cd9912c8b5e914bef8390729476ba1dfdb6e5b7863ee2e706a5300e4b04ef03a"}
+  "firstboot": {"artifactVersion":"0.1.0","specDigest":"sha256:8ddab788d637042e53b292dd3930f66a283d1a7c3b38bf078a2e9df85a7517cf"}
 }
 KUBEDOS_IDENTITY
     } || ! chmod 0444 "$tmp" || ! mv -f "$tmp" "$IDENTITY_FILE"; then

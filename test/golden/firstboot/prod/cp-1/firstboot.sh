@@ -41,7 +41,7 @@ LC_ALL=C
 export PATH LC_ALL
 
 readonly NODE='cp-1'
-readonly SPEC_DIGEST='sha256:59b248226af4be32e57d90a33e16e5d92f7ab7d9a18f6d49319f20c01fff0f79'
+readonly SPEC_DIGEST='sha256:3c04f3537eba7340d70eaac0457f82c022d9f6e9a1e751d585c14fd439cd5585'
 readonly MIRROR_URL='http://mirror.prod.example/debian'
 readonly SYSCTL_FILE="${ROOT}/etc/sysctl.d/90-kubedos.conf"
 readonly NFT_FILE="${ROOT}/etc/nftables.conf"
@@ -250,7 +250,7 @@ step_identity() {
 {
   "schema": "kubedos.ca/identity/v1",
   "identity": {"cluster":"prod-01","node":"cp-1","role":"control-plane","failureDomain":"rack-a","ordinal":479,"planes":{"wg1":"10.210.1.233","wg2":"10.210.5.233","wg3":"10.210.9.233","wg4":"10.210.13.233"}},
-  "firstboot": {"artifactVersion":"0.1.0","specDigest":"sha256:59b248226af4be32e57d90a33e16e5d92f7ab7d9a18f6d49319f20c01fff0f79"}
+  "firstboot": {"artifactVersion":"0.1.0","specDigest":"sha256:3c04f3537eba7340d70eaac0457f82c022d9f6e9a1e751d585c14fd439cd5585"}
 }
 KUBEDOS_IDENTITY
     } || ! chmod 0444 "$tmp" || ! mv -f "$tmp" "$IDENTITY_FILE"; then
